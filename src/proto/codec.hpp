@@ -1,0 +1,34 @@
+// JSON codec of the wire messages (docs/protocol.md). Decoding validates every field
+// (validate.hpp) and returns an error value; it never throws.
+#pragma once
+
+#include "proto/error.hpp"
+#include "proto/messages.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace lanspread::proto {
+
+std::string encode_request(const Request& request);
+std::string encode_response(const Response& response);
+
+result<Request> decode_request(std::string_view json) noexcept;
+result<Response> decode_response(std::string_view json) noexcept;
+
+// True when `response` is an acceptable answer to `sent` (the matching type or an Error;
+// a Game must describe the id that was asked for).
+bool answers(const Request& sent, const Response& response) noexcept;
+
+// Decodes a response and checks that it answers `sent` (errc::unexpected_response if not).
+result<Response> decode_response_to(const Request& sent, std::string_view json) noexcept;
+
+// Building blocks shared with the library index and the CLI's --json output.
+boost::json::value to_json(const GameSummary& s);
+boost::json::value to_json(const GameFileDescription& f);
+boost::json::value to_json(const Game& g);
+result<Game> game_from_json(const boost::json::value& v) noexcept;
+
+}  // namespace lanspread::proto

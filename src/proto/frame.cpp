@@ -1,0 +1,79 @@
+#include "proto/frame.hpp"
+
+#include "proto/codec.hpp"
+#include "proto/limits.hpp"
+
+#include <algorithm>
+
+namespace lanspread::proto {
+
+std::uint32_t response_frame_cap(const Request& sent) noexcept {
+  if (std::holds_alternative<GetGame>(sent) || std::holds_alternative<ListGames>(sent)) {
+    return kMaxManifestFrame;
+  }
+  return kMaxResponseFrame;
+}
+
+result<std::string> encode_frame(std::string_view payload, std::uint32_t cap) {
+  if (payload.size() > cap) return errc::frame_too_large;
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  std::string out;
+  out.reserve(kFrameHeaderSize + payload.size());
+  out.push_back(static_cast<char>(n >> 24));
+  out.push_back(static_cast<char>(n >> 16));
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out.append(payload);
+  return out;
+}
+
+result<std::string> frame_request(const Request& request) {
+  return encode_frame(encode_request(request), kMaxRequestFrame);
+}
+
+result<std::string> frame_response(const Response& response) {
+  const bool manifest =
+      std::holds_alternative<Game>(response) || std::holds_alternative<Games>(response);
+  return encode_frame(encode_response(response), manifest ? kMaxManifestFrame : kMaxResponseFrame);
+}
+
+result<std::size_t> FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
+  std::size_t used = 0;
+  while (!have_header_ && used < bytes.size()) {
+    header_[header_len_++] = bytes[used++];
+    if (header_len_ == 4) {
+      expected_ = std::uint32_t{header_[0]} << 24 | std::uint32_t{header_[1]} << 16 |
+                  std::uint32_t{header_[2]} << 8 | std::uint32_t{header_[3]};
+      if (expected_ > max_payload_) return errc::frame_too_large;
+      have_header_ = true;
+      payload_.clear();
+      // Reserve at most what is already here plus a little: a peer that announces a large
+      // frame and then stalls must not make us allocate it up front.
+      payload_.reserve(std::min<std::size_t>(expected_, 64 * 1024));
+    }
+  }
+  if (have_header_) {
+    const std::size_t want = expected_ - payload_.size();
+    const std::size_t take = std::min(want, bytes.size() - used);
+    payload_.append(reinterpret_cast<const char*>(bytes.data() + used), take);
+    used += take;
+  }
+  return used;
+}
+
+std::string FrameDecoder::take_payload() {
+  std::string out = std::move(payload_);
+  payload_.clear();
+  header_len_ = 0;
+  have_header_ = false;
+  expected_ = 0;
+  return out;
+}
+
+result<void> FrameDecoder::finish() const noexcept {
+  if (header_len_ != 0 && !complete()) return errc::frame_truncated;
+  if (header_len_ == 0) return errc::frame_truncated;  // stream ended before any frame
+  return {};
+}
+
+}  // namespace lanspread::proto

@@ -1,0 +1,108 @@
+// Wire types of protocol `lanspread/1` (docs/protocol.md). Plain values; the codec in
+// codec.hpp turns them into JSON and back, validating everything that comes from a peer.
+#pragma once
+
+#include "proto/error.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace lanspread::proto {
+
+// SHA-256 digest; on the wire as 64 lowercase hex digits.
+struct Sha256 {
+  std::array<std::uint8_t, 32> bytes{};
+
+  std::string hex() const;
+  static std::optional<Sha256> from_hex(std::string_view hex) noexcept;
+  friend bool operator==(const Sha256&, const Sha256&) = default;
+};
+
+// ---- requests -------------------------------------------------------------------------
+
+struct Ping {
+  friend bool operator==(const Ping&, const Ping&) = default;
+};
+struct ListGames {
+  friend bool operator==(const ListGames&, const ListGames&) = default;
+};
+struct GetGame {
+  std::string id;
+  friend bool operator==(const GetGame&, const GetGame&) = default;
+};
+struct GetGameFileData {
+  std::string game_id;
+  std::string path;
+  friend bool operator==(const GetGameFileData&, const GetGameFileData&) = default;
+};
+struct GetGameFileChunk {
+  std::string game_id;
+  std::string path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  friend bool operator==(const GetGameFileChunk&, const GetGameFileChunk&) = default;
+};
+
+using Request = std::variant<Ping, ListGames, GetGame, GetGameFileData, GetGameFileChunk>;
+
+// ---- responses ------------------------------------------------------------------------
+
+struct GameSummary {
+  std::string id;
+  std::string version;  // empty when the game is not downloaded
+  std::uint64_t size = 0;
+  bool downloaded = false;
+  bool installed = false;
+  friend bool operator==(const GameSummary&, const GameSummary&) = default;
+};
+
+struct GameFileDescription {
+  std::string path;  // relative, '/'-separated
+  std::uint64_t size = 0;
+  bool is_dir = false;
+  std::vector<Sha256> chunk_hashes;  // ceil(size / chunk_size) entries; none for directories
+  friend bool operator==(const GameFileDescription&, const GameFileDescription&) = default;
+};
+
+struct Pong {
+  std::string peer_id;
+  std::uint64_t library_rev = 0;
+  friend bool operator==(const Pong&, const Pong&) = default;
+};
+struct Games {
+  std::vector<GameSummary> games;
+  friend bool operator==(const Games&, const Games&) = default;
+};
+struct Game {
+  std::string id;
+  std::string version;
+  std::uint64_t chunk_size = 0;
+  std::vector<GameFileDescription> files;
+  friend bool operator==(const Game&, const Game&) = default;
+};
+struct FileData {
+  std::uint64_t size = 0;  // number of raw bytes that follow the frame
+  friend bool operator==(const FileData&, const FileData&) = default;
+};
+struct Error {
+  WireErrorCode code = WireErrorCode::internal;
+  std::string message;
+  friend bool operator==(const Error&, const Error&) = default;
+};
+
+using Response = std::variant<Pong, Games, Game, FileData, Error>;
+
+std::string_view type_name(const Request& r) noexcept;
+std::string_view type_name(const Response& r) noexcept;
+
+// Number of chunks a file of `size` bytes has with `chunk_size`-byte chunks.
+constexpr std::uint64_t chunk_count(std::uint64_t size, std::uint64_t chunk_size) noexcept {
+  return chunk_size == 0 ? 0 : size / chunk_size + (size % chunk_size != 0 ? 1 : 0);
+}
+
+}  // namespace lanspread::proto

@@ -1,0 +1,119 @@
+#include "proto/codec.hpp"
+#include "proto/limits.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace lanspread::proto {
+namespace {
+
+Sha256 digest(std::uint8_t fill) {
+  Sha256 s;
+  s.bytes.fill(fill);
+  return s;
+}
+
+// Guards against a message changing in transit through encode + decode (a codec asymmetry
+// would make peers of the same version unable to talk).
+TEST(Codec, EveryRequestRoundTrips) {
+  const Request requests[] = {Ping{}, ListGames{}, GetGame{"xonotic"},
+                              GetGameFileData{"xonotic", "data/a.pk3"},
+                              GetGameFileChunk{"xonotic", "data/a.pk3", 8 * kMiB, 8 * kMiB}};
+  for (const auto& r : requests) {
+    auto decoded = decode_request(encode_request(r));
+    ASSERT_TRUE(decoded) << type_name(r) << ": " << decoded.error().message();
+    EXPECT_EQ(*decoded, r);
+  }
+}
+
+// Same guard for responses, including full manifests with hashes.
+TEST(Codec, EveryResponseRoundTrips) {
+  Game game{"xonotic", "0.8.6", kDefaultChunkSize, {}};
+  game.files.push_back({"data", 0, true, {}});
+  game.files.push_back({"data/a.pk3", 10, false, {digest(0xab)}});
+  game.files.push_back({"empty.txt", 0, false, {}});
+  const Response responses[] = {Pong{"peer-1", 7},
+                                Games{{GameSummary{"xonotic", "0.8.6", 10, true, false},
+                                       GameSummary{"0ad", "", 0, false, false}}},
+                                game, FileData{1234},
+                                Error{WireErrorCode::not_found, "no such game"}};
+  for (const auto& r : responses) {
+    auto decoded = decode_response(encode_response(r));
+    ASSERT_TRUE(decoded) << type_name(r) << ": " << decoded.error().message();
+    EXPECT_EQ(*decoded, r);
+  }
+}
+
+// Guards against hostile or broken JSON crashing the decoder or being half-accepted.
+TEST(Codec, HostileRequestsAreRefusedWithAReason) {
+  struct Case {
+    std::string json;
+    errc expected;
+  };
+  const Case cases[] = {
+      {"", errc::bad_json},
+      {"{", errc::bad_json},
+      {"[]", errc::not_an_object},
+      {"42", errc::not_an_object},
+      {R"({"type":"Nope"})", errc::unknown_type},
+      {R"({"typ":"Ping"})", errc::missing_field},
+      {R"({"type":1})", errc::wrong_type},
+      {R"({"type":"GetGame"})", errc::missing_field},
+      {R"({"type":"GetGame","id":"../etc"})", errc::bad_id},
+      {R"({"type":"GetGameFileData","game_id":"x","path":"/etc/passwd"})", errc::bad_path},
+      {R"({"type":"GetGameFileData","game_id":"x","path":"local/a"})", errc::bad_path},
+      {R"({"type":"GetGameFileChunk","game_id":"x","path":"a","offset":-1,"length":1})",
+       errc::bad_value},
+      {R"({"type":"GetGameFileChunk","game_id":"x","path":"a","offset":1.5,"length":1})",
+       errc::wrong_type},
+      {R"({"type":"GetGameFileChunk","game_id":"x","path":"a","offset":18446744073709551615,"length":2})",
+       errc::bad_range},
+      {R"({"type":"GetGameFileChunk","game_id":"x","path":"a","offset":0,"length":0})",
+       errc::bad_range},
+      {R"({"type":"Ping","x":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]})", errc::bad_json},
+      {"{\"type\":\"GetGame\",\"id\":\"\xff\"}", errc::bad_json},
+  };
+  for (const auto& c : cases) {
+    auto r = decode_request(c.json);
+    ASSERT_FALSE(r) << c.json;
+    EXPECT_EQ(r.error(), c.expected) << c.json << " -> " << r.error().message();
+  }
+}
+
+// Guards against a manifest with malformed hashes being trusted for verification.
+TEST(Codec, ManifestWithBadHashIsRefused) {
+  const std::string upper(64, 'A');
+  const std::string json = R"({"type":"Game","id":"x","version":"1","chunk_size":8388608,)"
+                           R"("files":[{"path":"a","size":1,"is_dir":false,"chunk_hashes":[")" +
+                           upper + R"("]}]})";
+  auto r = decode_response(json);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::bad_hash);
+}
+
+// Guards against a peer answering one request with another message (e.g. pushing a huge
+// manifest in reply to a chunk request).
+TEST(Codec, ResponseMustAnswerTheRequest) {
+  const Request get_game = GetGame{"xonotic"};
+  const Request chunk = GetGameFileChunk{"xonotic", "a", 0, 100};
+  const std::string game_json = encode_response(Game{"xonotic", "1", kDefaultChunkSize, {}});
+  const std::string other_game = encode_response(Game{"0ad", "1", kDefaultChunkSize, {}});
+  EXPECT_TRUE(decode_response_to(get_game, game_json));
+  EXPECT_EQ(decode_response_to(get_game, other_game).error(), errc::unexpected_response);
+  EXPECT_EQ(decode_response_to(chunk, game_json).error(), errc::unexpected_response);
+  EXPECT_EQ(decode_response_to(chunk, encode_response(FileData{99})).error(),
+            errc::unexpected_response);
+  EXPECT_TRUE(decode_response_to(chunk, encode_response(FileData{100})));
+  EXPECT_TRUE(decode_response_to(chunk, encode_response(Error{WireErrorCode::busy, "later"})));
+}
+
+// Guards against an unknown error code from a newer peer being dropped as garbage.
+TEST(Codec, UnknownErrorCodeBecomesInternal) {
+  auto r = decode_response(R"({"type":"Error","code":"quota","message":"m"})");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(std::get<Error>(*r).code, WireErrorCode::internal);
+}
+
+}  // namespace
+}  // namespace lanspread::proto

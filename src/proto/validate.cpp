@@ -1,0 +1,167 @@
+#include "proto/validate.hpp"
+
+#include "proto/limits.hpp"
+
+#include <limits>
+#include <string>
+#include <unordered_set>
+
+namespace lanspread::proto {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+result<void> validate_segment(std::string_view seg) noexcept {
+  if (seg.empty() || seg == "." || seg == "..") return errc::bad_path;
+  if (seg.size() > kMaxSegmentLength) return errc::bad_path;
+  if (seg.back() == '.' || seg.back() == ' ') return errc::bad_path;
+  for (unsigned char c : seg) {
+    if (c < 0x20 || c == 0x7f || c == '\\' || c == ':') return errc::bad_path;
+  }
+  if (is_reserved_name(seg)) return errc::bad_path;
+  return {};
+}
+
+}  // namespace
+
+result<void> validate_game_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxIdLength) return errc::bad_id;
+  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!ok_first(id.front())) return errc::bad_id;
+  for (char c : id) {
+    if (!ok_first(c) && c != '-' && c != '_') return errc::bad_id;
+  }
+  return {};
+}
+
+bool is_reserved_name(std::string_view segment) noexcept {
+  return starts_with(segment, ".lanspread") || starts_with(segment, ".local.") ||
+         starts_with(segment, ".version.ini.");
+}
+
+result<void> validate_relative_path(std::string_view path) noexcept {
+  if (path.empty() || path.size() > kMaxPathLength) return errc::bad_path;
+  if (path.front() == '/') return errc::bad_path;
+  std::size_t depth = 0;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = path.find('/', start);
+    const std::string_view seg = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (auto r = validate_segment(seg); !r) return r;
+    if (depth == 0 && seg == "local") return errc::bad_path;
+    if (++depth > kMaxPathDepth) return errc::bad_path;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return {};
+}
+
+result<void> validate_version(std::string_view version) noexcept {
+  if (version.empty() || version.size() > kMaxVersionLength) return errc::bad_version;
+  for (unsigned char c : version) {
+    if (c < 0x20 || c == 0x7f) return errc::bad_version;
+  }
+  return {};
+}
+
+result<void> validate_range(std::uint64_t offset, std::uint64_t length,
+                            std::uint64_t file_size) noexcept {
+  if (length == 0 || length > kMaxChunkSize) return errc::bad_range;
+  if (offset > file_size) return errc::bad_range;
+  if (length > file_size - offset) return errc::bad_range;  // no overflow: offset <= size
+  return {};
+}
+
+result<void> validate_request(const Request& request) noexcept {
+  struct Visitor {
+    result<void> operator()(const Ping&) const { return {}; }
+    result<void> operator()(const ListGames&) const { return {}; }
+    result<void> operator()(const GetGame& r) const { return validate_game_id(r.id); }
+    result<void> operator()(const GetGameFileData& r) const {
+      if (auto v = validate_game_id(r.game_id); !v) return v;
+      return validate_relative_path(r.path);
+    }
+    result<void> operator()(const GetGameFileChunk& r) const {
+      if (auto v = validate_game_id(r.game_id); !v) return v;
+      if (auto v = validate_relative_path(r.path); !v) return v;
+      // The file's size is known only to the server; here: non-empty, bounded, no overflow.
+      return validate_range(r.offset, r.length, std::numeric_limits<std::uint64_t>::max());
+    }
+  };
+  return std::visit(Visitor{}, request);
+}
+
+namespace {
+
+result<void> validate_summary(const GameSummary& s) noexcept {
+  if (auto v = validate_game_id(s.id); !v) return v;
+  if (s.downloaded) {
+    if (auto v = validate_version(s.version); !v) return v;
+  } else if (!s.version.empty()) {
+    if (auto v = validate_version(s.version); !v) return v;
+  }
+  return {};
+}
+
+result<void> validate_game_unchecked(const Game& g) {
+  if (auto v = validate_game_id(g.id); !v) return v;
+  if (auto v = validate_version(g.version); !v) return v;
+  if (g.chunk_size < kMinChunkSize || g.chunk_size > kMaxChunkSize) return errc::bad_value;
+  if (g.files.size() > kMaxFilesPerGame) return errc::too_many;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(g.files.size());
+  std::uint64_t total = 0;
+  for (const auto& f : g.files) {
+    if (auto v = validate_relative_path(f.path); !v) return v;
+    if (!seen.insert(f.path).second) return errc::inconsistent;
+    if (f.is_dir) {
+      if (f.size != 0 || !f.chunk_hashes.empty()) return errc::inconsistent;
+      continue;
+    }
+    if (f.size > kMaxFileSize) return errc::bad_value;
+    if (f.chunk_hashes.size() != chunk_count(f.size, g.chunk_size)) return errc::inconsistent;
+    if (total > std::numeric_limits<std::uint64_t>::max() - f.size) return errc::bad_value;
+    total += f.size;
+  }
+  return {};
+}
+
+}  // namespace
+
+result<void> validate_game(const Game& g) noexcept {
+  try {
+    return validate_game_unchecked(g);
+  } catch (const std::bad_alloc&) {
+    return errc::too_many;
+  }
+}
+
+result<void> validate_response(const Response& response) noexcept {
+  struct Visitor {
+    result<void> operator()(const Pong& r) const {
+      if (r.peer_id.empty() || r.peer_id.size() > kMaxPeerIdLength) return errc::bad_value;
+      return {};
+    }
+    result<void> operator()(const Games& r) const {
+      if (r.games.size() > kMaxGames) return errc::too_many;
+      std::unordered_set<std::string_view> seen;
+      for (const auto& g : r.games) {
+        if (auto v = validate_summary(g); !v) return v;
+        if (!seen.insert(g.id).second) return errc::inconsistent;
+      }
+      return {};
+    }
+    result<void> operator()(const Game& r) const { return validate_game(r); }
+    result<void> operator()(const FileData&) const { return {}; }
+    result<void> operator()(const Error& r) const {
+      if (r.message.size() > kMaxMessageLength) return errc::bad_value;
+      return {};
+    }
+  };
+  return std::visit(Visitor{}, response);
+}
+
+}  // namespace lanspread::proto
