@@ -1,0 +1,64 @@
+// The sans-IO side of a UDP endpoint that both serves and dials: routes datagrams to
+// connections by connection id, accepts new clients (with Retry address validation),
+// answers unknown versions, and keeps the routing table in step with each connection's ids.
+#pragma once
+
+#include "transport/connection_core.hpp"
+
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace lanspread::transport {
+
+struct StatelessPacket {
+  Path path;
+  std::vector<std::uint8_t> data;
+};
+
+class EndpointCore {
+ public:
+  EndpointCore(TransportSettings settings, std::shared_ptr<const Identity> identity);
+  ~EndpointCore();
+
+  struct Received {
+    ConnectionCore* connection = nullptr;  // who got the datagram, if anyone
+    bool accepted = false;                 // `connection` is a new incoming one
+  };
+  // Routes one datagram. Retry and version-negotiation answers are appended to `out`.
+  Received on_datagram(const Path& path, unsigned ecn, std::span<const std::uint8_t> data,
+                       Timestamp now, std::vector<StatelessPacket>& out);
+
+  result<ConnectionCore*> connect(const Path& path, const std::string& expected_peer_id,
+                                  Timestamp now);
+
+  // Registers ids the connection issued and drops retired ones; call after driving it.
+  void sync_ids(ConnectionCore* c);
+  // Forgets a closed connection and all its ids.
+  void remove(ConnectionCore* c);
+
+  std::size_t connection_count() const { return connections_.size(); }
+  std::vector<ConnectionCore*> connections() const {
+    std::vector<ConnectionCore*> out;
+    for (const auto& [c, owned] : connections_) out.push_back(c);
+    return out;
+  }
+  const TransportSettings& settings() const { return settings_; }
+  const Identity& identity() const { return *identity_; }
+  void stop_accepting() { accepting_ = false; }
+
+ private:
+  using CidKey = std::string;
+  void add_route(const CidKey& key, ConnectionCore* c);
+
+  TransportSettings settings_;
+  std::shared_ptr<const Identity> identity_;
+  std::array<std::uint8_t, 32> token_secret_{};
+  std::unordered_map<CidKey, ConnectionCore*> routes_;
+  std::map<ConnectionCore*, std::unique_ptr<ConnectionCore>> connections_;
+  std::map<ConnectionCore*, std::vector<CidKey>> keys_;  // every route of a connection
+  bool accepting_ = true;
+};
+
+}  // namespace lanspread::transport
