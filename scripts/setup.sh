@@ -12,7 +12,7 @@ PACKAGES=(
   libarchive-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-zeroconf iproute2
-  libarchive-tools openssl
+  libarchive-tools openssl nginx curl
 )
 
 missing=()

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Install benchmark: the LibarchiveUnpacker against `bsdtar -xf` on the same archives.
+
+Generates a game-like tree (many files, partly compressible), packs it as zip (deflate) and
+7z (LZMA2) with bsdtar, then extracts each archive with both tools: one warm-up run each,
+then --runs timed runs alternating between the tools; the median counts. Throughput is
+uncompressed bytes per second. The last line is one JSON object:
+{"ours_MBps": ..., "bsdtar_MBps": ..., "ratio": ...} over both formats together.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def generate_tree(root, total_bytes, files):
+    rng = random.Random(42)
+    per_file = max(1, total_bytes // files)
+    noise = os.urandom(1 << 20)
+    text = (b"level geometry texture sound script " * 4096)[: 1 << 20]
+    written = 0
+    for i in range(files):
+        sub = os.path.join(root, "game", "data%02d" % (i % 40), "pack%03d" % (i % 7))
+        os.makedirs(sub, exist_ok=True)
+        size = per_file if i < files - 1 else max(1, total_bytes - written)
+        # Half random (compressed assets), half text (configs, scripts): about 2:1 overall.
+        out = bytearray()
+        while len(out) < size:
+            src = noise if rng.random() < 0.5 else text
+            off = rng.randrange(0, len(src) - 65536)
+            out += src[off: off + 65536]
+        with open(os.path.join(sub, "file%05d.bin" % i), "wb") as f:
+            f.write(out[:size])
+        written += size
+    return written
+
+
+def pack(src, archive, fmt):
+    opts = {"zip": ["--format", "zip"],
+            "7z": ["--format", "7zip", "--options", "7zip:compression=lzma2,7zip:compression-level=1"]}
+    subprocess.run(["bsdtar", "-cf", archive] + opts[fmt] + ["-C", src, "game"], check=True)
+
+
+def timed(cmd, dest):
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(dest, ignore_errors=True)
+    return elapsed
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--unpacker", required=True, help="path to install_bench_unpack")
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--files", type=int, default=5000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--formats", default="zip,7z")
+    ap.add_argument("--workdir", default=None, help="scratch dir (default: a temp dir)")
+    args = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="lanspread-install-bench-", dir=args.workdir)
+    try:
+        src = os.path.join(work, "src")
+        total = generate_tree(src, args.size_mb << 20, args.files)
+        dest = os.path.join(work, "out")
+        ours_s = bsdtar_s = 0.0
+        bytes_all = 0
+        for fmt in args.formats.split(","):
+            archive = os.path.join(work, "game." + fmt)
+            pack(src, archive, fmt)
+            tools = {"ours": [args.unpacker, archive, dest],
+                     "bsdtar": ["bsdtar", "-xf", archive, "-C", dest]}
+            for cmd in tools.values():
+                timed(cmd, dest)  # warm-up: page cache, allocator, first-run effects
+            times = {"ours": [], "bsdtar": []}
+            for _ in range(args.runs):
+                for name, cmd in tools.items():
+                    times[name].append(timed(cmd, dest))
+            med = {k: statistics.median(v) for k, v in times.items()}
+            print("%s: archive %.1f MiB, %d MiB in %d files; ours %.3fs (%.1f MB/s), "
+                  "bsdtar %.3fs (%.1f MB/s)" % (
+                      fmt, os.path.getsize(archive) / 2**20, total >> 20, args.files,
+                      med["ours"], total / med["ours"] / 1e6,
+                      med["bsdtar"], total / med["bsdtar"] / 1e6), flush=True)
+            ours_s += med["ours"]
+            bsdtar_s += med["bsdtar"]
+            bytes_all += total
+            os.remove(archive)
+        ours = bytes_all / ours_s / 1e6
+        bsd = bytes_all / bsdtar_s / 1e6
+        print(json.dumps({"ours_MBps": round(ours, 1), "bsdtar_MBps": round(bsd, 1),
+                          "ratio": round(ours / bsd, 3)}))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
