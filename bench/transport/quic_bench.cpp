@@ -7,10 +7,10 @@
 #include "transport/endpoint.hpp"
 
 #include <arpa/inet.h>
+#include <sys/resource.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -47,7 +47,8 @@ awaitable<void> serve_stream(Stream s) {
   std::vector<std::uint8_t> block(1 << 20, 0x5a);
   std::uint64_t sent = 0;
   while (sent < want) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), want - sent));
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), want - sent));
     if (!co_await s.write({block.data(), n})) co_return;
     sent += n;
   }
@@ -98,7 +99,8 @@ awaitable<void> fetch(std::shared_ptr<Endpoint> ep, Address to, std::string peer
     if (*n == 0) break;
     got += *n;
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("GOT %llu %.4f %.3f\n", static_cast<unsigned long long>(got), secs, cpu_seconds());
   rc = got == bytes ? 0 : 1;
   ep->close();
@@ -139,8 +141,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     const auto& st = (*ep)->socket_stats();
-    std::fprintf(stderr, "socket: rcvbuf=%d sndbuf=%d gso=%d gro=%d\n", st.rcvbuf, st.sndbuf, st.gso,
-                 st.gro);
+    std::fprintf(stderr, "socket: rcvbuf=%d sndbuf=%d gso=%d gro=%d\n", st.rcvbuf, st.sndbuf,
+                 st.gso, st.gro);
     std::printf("READY %s\n", (*identity)->peer_id().c_str());
     std::fflush(stdout);
     asio::co_spawn(io, serve(*ep), asio::detached);

@@ -110,7 +110,8 @@ struct ConnectionCore::Callbacks {
     StreamState* s = c->find(stream_id);
     if (s == nullptr) return 0;
     s->tx.consume_to(offset + datalen);
-    if (s->writer_waiting && s->tx.size() < c->settings_.stream_send_buffer) {
+    // Wake a waiting writer at the low-water mark, not on every acknowledged packet.
+    if (s->writer_waiting && s->tx.size() <= c->settings_.stream_send_buffer / 2) {
       s->writer_waiting = false;
       c->events_.push_back({CoreEvent::stream_writable, stream_id});
     }
@@ -792,8 +793,9 @@ result<std::size_t> ConnectionCore::stream_write(std::int64_t id,
                                                  std::span<const std::uint8_t> data) {
   StreamState* s = find(id);
   if (state_ != State::open) return close_reason_;
-  if (s == nullptr || s->fin_requested || s->closed) return errc::stream_closed;
-  if (s->tx_closed) return errc::stream_reset;
+  if (s == nullptr || s->fin_requested) return errc::stream_closed;
+  // Closed before we finished it: it was reset (by the peer, or locally).
+  if (s->tx_closed || s->closed) return errc::stream_reset;
   const std::uint64_t limit = settings_.stream_send_buffer;
   const std::uint64_t space = s->tx.size() < limit ? limit - s->tx.size() : 0;
   const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(space, data.size()));

@@ -345,8 +345,10 @@ void Endpoint::drive(Connection& conn) {
     forget(conn);
     return;
   }
+  // Re-arm only for an earlier deadline: a later one is found when the timer fires early,
+  // which is cheaper than cancelling the wait on every drive.
   const Timestamp t = conn.core_->expiry();
-  if (t != conn.armed_) {
+  if (t < conn.armed_) {
     conn.armed_ = t;
     conn.timer_.expires_at(to_time_point(t));  // wakes timer_loop, which waits anew
   }

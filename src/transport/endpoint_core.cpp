@@ -6,16 +6,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 namespace lanspread::transport {
 namespace {
 
 constexpr std::size_t kServerScidLen = 16;
 constexpr ngtcp2_duration kRetryTokenLifetime = 10 * NGTCP2_SECONDS;
-
-std::string key_of(const std::uint8_t* data, std::size_t len) {
-  return std::string(reinterpret_cast<const char*>(data), len);
-}
 
 std::uint64_t wall_clock_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -24,6 +21,13 @@ std::uint64_t wall_clock_ns() {
 }
 
 }  // namespace
+
+EndpointCore::CidKey EndpointCore::key_of(const std::uint8_t* data, std::size_t len) {
+  CidKey k;
+  k.len = static_cast<std::uint8_t>(std::min(len, k.bytes.size()));
+  std::memcpy(k.bytes.data(), data, k.len);
+  return k;
+}
 
 EndpointCore::EndpointCore(TransportSettings settings, std::shared_ptr<const Identity> identity)
     : settings_(std::move(settings)), identity_(std::move(identity)) {

@@ -49,13 +49,27 @@ class EndpointCore {
   void stop_accepting() { accepting_ = false; }
 
  private:
-  using CidKey = std::string;
+  // A connection id as a map key, without allocating (ids are at most 20 bytes).
+  struct CidKey {
+    std::array<std::uint8_t, 20> bytes{};
+    std::uint8_t len = 0;
+    friend bool operator==(const CidKey&, const CidKey&) = default;
+  };
+  struct CidHash {
+    std::size_t operator()(const CidKey& k) const noexcept {
+      // Ids are random: their first bytes are a good hash.
+      std::size_t h = k.len;
+      for (std::size_t i = 0; i < k.len && i < sizeof(std::size_t); ++i) h = h << 8 | k.bytes[i];
+      return h;
+    }
+  };
+  static CidKey key_of(const std::uint8_t* data, std::size_t len);
   void add_route(const CidKey& key, ConnectionCore* c);
 
   TransportSettings settings_;
   std::shared_ptr<const Identity> identity_;
   std::array<std::uint8_t, 32> token_secret_{};
-  std::unordered_map<CidKey, ConnectionCore*> routes_;
+  std::unordered_map<CidKey, ConnectionCore*, CidHash> routes_;
   std::map<ConnectionCore*, std::unique_ptr<ConnectionCore>> connections_;
   std::map<ConnectionCore*, std::vector<CidKey>> keys_;  // every route of a connection
   bool accepting_ = true;
