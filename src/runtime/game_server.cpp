@@ -1,0 +1,247 @@
+#include "runtime/game_server.hpp"
+
+#include "library/layout.hpp"
+#include "proto/codec.hpp"
+#include "proto/frame.hpp"
+#include "proto/limits.hpp"
+#include "proto/validate.hpp"
+#include "runtime/safe_open.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
+
+namespace lanspread::runtime {
+namespace {
+
+using asio::awaitable;
+using asio::use_awaitable;
+
+// Application error code for streams the server resets (bad framing, timeout, IO failure).
+constexpr std::uint64_t kResetBadRequest = 0x20;
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+proto::Error error(proto::WireErrorCode code, std::string message) {
+  return proto::Error{code, std::move(message)};
+}
+
+awaitable<bool> send_response(transport::Stream& s, const proto::Response& r) {
+  auto frame = proto::frame_response(r);
+  if (!frame) co_return false;
+  auto w = co_await s.write({reinterpret_cast<const std::uint8_t*>(frame->data()), frame->size()});
+  co_return static_cast<bool>(w);
+}
+
+// Reads one request frame. Returns nullopt (and resets the stream) on bad framing.
+awaitable<std::optional<std::string>> read_request(transport::Stream& s) {
+  proto::FrameDecoder decoder(proto::kMaxRequestFrame);
+  std::uint8_t buf[4096];
+  for (;;) {
+    auto n = co_await s.read_some(buf);
+    if (!n || *n == 0) co_return std::nullopt;  // reset, closed, cancelled or ended early
+    auto used = decoder.feed(std::span<const std::uint8_t>(buf, *n));
+    if (!used) co_return std::nullopt;  // oversize frame
+    if (decoder.complete()) co_return decoder.take_payload();
+  }
+}
+
+}  // namespace
+
+GameServer::GameServer(GameServerConfig config, asio::any_io_executor net,
+                       asio::any_io_executor disk, LibraryProvider library,
+                       RevisionProvider revision)
+    : config_(std::move(config)),
+      net_(std::move(net)),
+      disk_(std::move(disk)),
+      library_(std::move(library)),
+      revision_(std::move(revision)) {}
+
+awaitable<void> GameServer::serve(std::shared_ptr<transport::Connection> conn) {
+  auto self = shared_from_this();
+  for (;;) {
+    auto s = co_await conn->accept_stream();
+    if (!s) co_return;
+    asio::co_spawn(net_, handle(std::move(*s)), asio::detached);
+  }
+}
+
+awaitable<void> GameServer::handle(transport::Stream stream) {
+  using namespace asio::experimental::awaitable_operators;
+  auto self = shared_from_this();
+  ++stats_.requests;
+
+  asio::steady_timer deadline(net_, config_.request_timeout);
+  auto first = co_await (read_request(stream) ||
+                         deadline.async_wait(asio::redirect_error(use_awaitable, ignored_)));
+  if (first.index() != 0 || !std::get<0>(first)) {
+    ++stats_.refused;
+    stream.reset(kResetBadRequest);
+    co_return;
+  }
+  auto request = proto::decode_request(*std::get<0>(first));
+  if (!request) {
+    ++stats_.refused;
+    co_await send_response(stream, error(proto::WireErrorCode::bad_request,
+                                         "request refused: " + request.error().message()));
+    (void)stream.finish();
+    co_return;
+  }
+
+  const auto lib = library_();
+  const library::LocalGame* game = nullptr;
+  const proto::GameFileDescription* file = nullptr;
+  auto find_game = [&](const std::string& id) {
+    game = lib ? lib->find(id) : nullptr;
+    return game != nullptr && game->manifest.has_value();
+  };
+
+  std::optional<proto::Response> answer;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, proto::Ping>) {
+          answer = proto::Pong{config_.peer_id, revision_()};
+        } else if constexpr (std::is_same_v<T, proto::ListGames>) {
+          answer = proto::Games{lib ? lib->summaries() : std::vector<proto::GameSummary>{}};
+        } else if constexpr (std::is_same_v<T, proto::GetGame>) {
+          if (find_game(r.id)) {
+            answer = *game->manifest;
+          } else {
+            answer =
+                error(proto::WireErrorCode::not_found, "no downloaded game '" + r.id + "' here");
+          }
+        } else {
+          if (!find_game(r.game_id)) {
+            answer = error(proto::WireErrorCode::not_found,
+                           "no downloaded game '" + r.game_id + "' here");
+            return;
+          }
+          file = lookup(lib, *game, r.path);
+          if (file == nullptr || file->is_dir) {
+            answer = error(proto::WireErrorCode::not_found,
+                           "no file '" + r.path + "' in '" + r.game_id + "'");
+            return;
+          }
+          if constexpr (std::is_same_v<T, proto::GetGameFileChunk>) {
+            if (!proto::validate_range(r.offset, r.length, file->size)) {
+              answer =
+                  error(proto::WireErrorCode::bad_request, "range outside of '" + r.path + "'");
+              return;
+            }
+            offset = r.offset;
+            length = r.length;
+          } else {
+            if (file->size > config_.max_whole_file) {
+              answer = error(proto::WireErrorCode::bad_request,
+                             "'" + r.path + "' is too large for one request; ask for chunks");
+              return;
+            }
+            length = file->size;
+          }
+        }
+      },
+      *request);
+
+  if (answer) {
+    if (std::holds_alternative<proto::Error>(*answer)) ++stats_.refused;
+    co_await send_response(stream, *answer);
+    (void)stream.finish();
+    co_return;
+  }
+  co_await send_file(stream, game->root, *file, offset, length);
+}
+
+const proto::GameFileDescription* GameServer::lookup(
+    const std::shared_ptr<const library::LocalLibrary>& lib, const library::LocalGame& game,
+    const std::string& path) {
+  if (index_snapshot_ != lib) {
+    index_.clear();
+    index_snapshot_ = lib;  // keeps alive the snapshot the index points into
+  }
+  auto& map = index_[&game];
+  if (map.empty()) {
+    for (const auto& f : game.manifest->files) map.emplace(f.path, &f);
+  }
+  auto it = map.find(path);
+  return it == map.end() ? nullptr : it->second;
+}
+
+awaitable<void> GameServer::send_file(transport::Stream& stream, std::filesystem::path root,
+                                      const proto::GameFileDescription& file, std::uint64_t offset,
+                                      std::uint64_t length) {
+  const std::string rel = file.path;
+  const std::uint64_t expected_size = file.size;
+  // Open on the disk pool: even an open can block on a slow or sleeping disk.
+  const int raw = co_await asio::co_spawn(
+      disk_,
+      [root, rel, expected_size]() -> awaitable<int> {
+        const int fd = open_beneath(root, rel);
+        struct stat st {};
+        if (fd >= 0 &&
+            (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != expected_size)) {
+          ::close(fd);
+          co_return -2;
+        }
+        co_return fd;
+      },
+      use_awaitable);
+  if (raw < 0) {
+    ++stats_.refused;
+    co_await send_response(
+        stream, error(raw == -2 ? proto::WireErrorCode::not_found : proto::WireErrorCode::internal,
+                      raw == -2 ? "'" + rel + "' changed since the last scan"
+                                : "cannot open '" + rel + "'"));
+    (void)stream.finish();
+    co_return;
+  }
+  Fd fd(raw);
+  if (!co_await send_response(stream, proto::FileData{length})) co_return;
+
+  std::vector<std::uint8_t> block(config_.read_block);
+  std::uint64_t done = 0;
+  while (done < length) {
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), length - done));
+    const std::uint64_t at = offset + done;
+    const ssize_t n = co_await asio::co_spawn(
+        disk_,
+        [f = fd.fd, data = block.data(), want, at]() -> awaitable<ssize_t> {
+          ssize_t r;
+          do {
+            r = ::pread(f, data, want, static_cast<off_t>(at));
+          } while (r < 0 && errno == EINTR);
+          co_return r;
+        },
+        use_awaitable);
+    if (n <= 0) {
+      // The file shrank or failed under us: the client must not take a short answer.
+      stream.reset(kResetBadRequest);
+      co_return;
+    }
+    if (!co_await stream.write({block.data(), static_cast<std::size_t>(n)})) co_return;
+    done += static_cast<std::uint64_t>(n);
+    stats_.bytes_sent += static_cast<std::uint64_t>(n);
+  }
+  (void)stream.finish();
+}
+
+}  // namespace lanspread::runtime

@@ -1,0 +1,77 @@
+// Serves this peer's games over QUIC (docs/protocol.md): one request per stream, answered
+// from the latest library snapshot. File bytes are read on the worker pool and streamed
+// with back-pressure; a file is never held in memory whole. Only files listed in a
+// downloaded game's manifest are served, opened component by component without following
+// symlinks. Hostile or broken clients get an Error frame or a reset stream; the server
+// keeps running.
+#pragma once
+
+#include "library/scan.hpp"
+#include "transport/endpoint.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+
+namespace lanspread::runtime {
+
+namespace asio = boost::asio;
+
+struct ServerStats {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> refused{0};  // answered with an Error or reset
+  std::atomic<std::uint64_t> bytes_sent{0};
+};
+
+struct GameServerConfig {
+  std::string peer_id;
+  // How long a client may take to send its request before the stream is reset.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::size_t read_block = 1 << 20;
+  // Whole files above this size must be fetched in chunks.
+  std::uint64_t max_whole_file = 64ULL << 20;
+};
+
+class GameServer : public std::enable_shared_from_this<GameServer> {
+ public:
+  using LibraryProvider = std::function<std::shared_ptr<const library::LocalLibrary>()>;
+  using RevisionProvider = std::function<std::uint64_t()>;
+
+  // `net` is the network thread's executor; `disk` runs blocking file reads.
+  GameServer(GameServerConfig config, asio::any_io_executor net, asio::any_io_executor disk,
+             LibraryProvider library, RevisionProvider revision);
+
+  // Accepts streams of `conn` until it closes, handling each in its own coroutine.
+  asio::awaitable<void> serve(std::shared_ptr<transport::Connection> conn);
+  // Handles one request stream.
+  asio::awaitable<void> handle(transport::Stream stream);
+
+  const ServerStats& stats() const { return stats_; }
+
+ private:
+  const proto::GameFileDescription* lookup(const std::shared_ptr<const library::LocalLibrary>& lib,
+                                           const library::LocalGame& game, const std::string& path);
+  asio::awaitable<void> send_file(transport::Stream& stream, std::filesystem::path root,
+                                  const proto::GameFileDescription& file, std::uint64_t offset,
+                                  std::uint64_t length);
+
+  GameServerConfig config_;
+  asio::any_io_executor net_;
+  asio::any_io_executor disk_;
+  LibraryProvider library_;
+  RevisionProvider revision_;
+  ServerStats stats_;
+  boost::system::error_code ignored_;
+  // Path lookup per game of the current library snapshot (manifests can be large).
+  std::shared_ptr<const library::LocalLibrary> index_snapshot_;
+  std::unordered_map<const library::LocalGame*,
+                     std::unordered_map<std::string_view, const proto::GameFileDescription*>>
+      index_;
+};
+
+}  // namespace lanspread::runtime
