@@ -1,0 +1,91 @@
+// Commands a front end sends to the runtime, and the events it gets back (DESIGN §10; named as
+// in the reference). Plain values.
+#pragma once
+
+#include "library/scan.hpp"
+#include "proto/messages.hpp"
+#include "runtime/game_view.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace lanspread::runtime {
+
+// ---- commands ----
+struct ListGames {};
+// Asks the peers that have the latest version for the manifest (-> GotGameFiles).
+struct GetGame {
+  std::string id;
+};
+// The same for an update: always asks the peers, never answers from local files.
+struct FetchLatestFromPeers {
+  std::string id;
+};
+struct SetGameDir {
+  std::filesystem::path dir;
+};
+struct GetPeerCount {};
+
+using PeerCommand =
+    std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount>;
+
+// ---- events ----
+struct PeerView {
+  std::string id;
+  std::string name;
+  std::vector<std::string> addresses;  // "ip:port"
+  std::size_t game_count = 0;
+  std::int64_t last_seen_ms_ago = 0;
+};
+
+// The merged library (catalog + local + peers); sent on ListGames and whenever it changes.
+struct LibrarySnapshot {
+  std::vector<GameView> games;
+  std::uint64_t local_revision = 0;
+};
+// The local scan changed (separate from active-operation snapshots).
+struct LocalLibraryChanged {
+  std::shared_ptr<const library::LocalLibrary> library;
+  std::set<std::string> changed;
+};
+struct GotGameFiles {
+  std::string id;
+  proto::Game manifest;
+  std::vector<std::string> peers;  // peers that serve exactly this manifest
+};
+struct GetGameFailed {
+  std::string id;
+  std::string reason;
+};
+struct PeerJoined {
+  PeerView peer;
+};
+struct PeerLeft {
+  std::string id;
+  std::string reason;
+};
+struct PeerCount {
+  std::size_t count = 0;
+};
+struct GameDirChanged {
+  std::filesystem::path dir;
+};
+struct GameDirRejected {
+  std::filesystem::path dir;
+  std::string reason;
+};
+// A long-lived task failed and is being restarted, or a scan failed.
+struct RuntimeFailure {
+  std::string task;
+  std::string message;
+};
+
+using PeerEvent =
+    std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed, PeerJoined,
+                 PeerLeft, PeerCount, GameDirChanged, GameDirRejected, RuntimeFailure>;
+
+}  // namespace lanspread::runtime

@@ -1,0 +1,435 @@
+#include "runtime/peer_runtime.hpp"
+
+#include "library/version.hpp"
+
+#include "runtime/error.hpp"
+#include "runtime/game_server.hpp"
+#include "runtime/peer_client.hpp"
+#include "transport/endpoint.hpp"
+
+#include <unistd.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <future>
+#include <thread>
+
+namespace lanspread::runtime {
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+boost::system::result<void> validate_games_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (dir.empty() || !std::filesystem::is_directory(dir, ec)) return errc::games_dir_invalid;
+  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) return errc::games_dir_invalid;
+  return {};
+}
+
+class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
+ public:
+  PeerRuntime(PeerConfig config, EventSink sink)
+      : config_(std::move(config)),
+        sink_(std::move(sink)),
+        disk_(std::max(1u, config_.disk_threads)) {}
+
+  boost::system::result<void> start();
+  void stop();
+  void post(PeerCommand c) {
+    asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
+      self->on_command(std::move(c));
+    });
+  }
+  void add_peer(DiscoveredPeer p) {
+    asio::post(io_, [self = shared_from_this(), p = std::move(p)] { self->on_seen(p); });
+  }
+
+  std::string peer_id_;
+  std::uint16_t port_ = 0;
+
+ private:
+  void emit(PeerEvent e) {
+    if (sink_) sink_(std::move(e));
+  }
+  void emit_snapshot() {
+    auto lib = monitor_ ? monitor_->snapshot() : nullptr;
+    emit(LibrarySnapshot{merge_views(*config_.catalog, lib.get(), peers_),
+                         monitor_ ? monitor_->revision() : 0});
+  }
+  PeerView view_of(const PeerInfo& p) const;
+  void on_seen(const DiscoveredPeer& p);
+  void on_lost(const std::string& id, const std::string& reason);
+  void on_command(PeerCommand c);
+
+  awaitable<void> supervise(std::string name, std::function<awaitable<void>()> task);
+  awaitable<void> server_task();
+  awaitable<void> ping_task();
+  awaitable<void> ping_one(std::string id);
+  awaitable<void> refresh(std::string id);
+  awaitable<void> get_game(std::string id, bool from_peers_only);
+  awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
+
+  PeerConfig config_;
+  EventSink sink_;
+  asio::io_context io_;
+  asio::thread_pool disk_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::shared_ptr<transport::Endpoint> endpoint_;
+  std::shared_ptr<LibraryMonitor> monitor_;
+  std::shared_ptr<GameServer> server_;
+  std::unique_ptr<PeerDiscovery> discovery_;
+  PeerGameDB peers_;
+  std::map<std::string, int> failures_;
+  std::set<std::string> busy_;  // peers with a ping or refresh in flight
+  bool stopping_ = false;
+};
+
+PeerView PeerRuntime::view_of(const PeerInfo& p) const {
+  PeerView v;
+  v.id = p.peer_id;
+  v.name = p.name;
+  for (const auto& a : p.addresses) v.addresses.push_back(a.to_string());
+  v.last_seen_ms_ago =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - p.last_seen).count();
+  return v;
+}
+
+boost::system::result<void> PeerRuntime::start() {
+  if (!config_.catalog)
+    config_.catalog = std::make_shared<library::Catalog>(library::Catalog::bundled());
+  if (auto ok = validate_games_dir(config_.games_dir); !ok) return ok.error();
+  auto identity = transport::Identity::load_or_create(config_.state_dir);
+  if (!identity) return identity.error();
+  peer_id_ = (*identity)->peer_id();
+  auto ep = transport::Endpoint::open(io_, config_.bind, config_.transport, *identity);
+  if (!ep) return ep.error();
+  endpoint_ = *ep;
+  const auto& local = endpoint_->local_address();
+  port_ = ntohs(local.storage.ss_family == AF_INET6
+                    ? reinterpret_cast<const sockaddr_in6*>(&local.storage)->sin6_port
+                    : reinterpret_cast<const sockaddr_in*>(&local.storage)->sin_port);
+
+  std::weak_ptr<PeerRuntime> weak = weak_from_this();
+  monitor_ = std::make_shared<LibraryMonitor>(
+      io_.get_executor(), disk_.get_executor(), config_.games_dir, config_.catalog, config_.monitor,
+      [weak](std::shared_ptr<const library::LocalLibrary> lib,
+             const std::set<std::string>& changed) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (self->discovery_) self->discovery_->update_rev(self->monitor_->revision());
+        self->emit(LocalLibraryChanged{std::move(lib), changed});
+        self->emit_snapshot();
+      },
+      [weak](boost::system::error_code ec) {
+        if (auto self = weak.lock()) self->emit(RuntimeFailure{"monitor", ec.message()});
+      });
+  GameServerConfig sc;
+  sc.peer_id = peer_id_;
+  server_ = std::make_shared<GameServer>(
+      sc, io_.get_executor(), disk_.get_executor(),
+      [weak] {
+        auto self = weak.lock();
+        return self ? self->monitor_->snapshot() : nullptr;
+      },
+      [weak] {
+        auto self = weak.lock();
+        return self ? self->monitor_->revision() : 0;
+      });
+
+  work_.emplace(io_.get_executor());
+  asio::post(io_, [self = shared_from_this()] {
+    self->monitor_->start();
+    if (self->config_.discovery) {
+      self->discovery_ = self->config_.discovery(self->io_.get_executor());
+      std::weak_ptr<PeerRuntime> w = self;
+      PeerDiscovery::Handlers h;
+      h.seen = [w](const DiscoveredPeer& p) {
+        if (auto s = w.lock()) s->on_seen(p);
+      };
+      h.lost = [w](const std::string& id) {
+        if (auto s = w.lock()) s->on_lost(id, "said goodbye or expired");
+      };
+      auto ok = self->discovery_->start(self->peer_id_, self->config_.name, self->port_,
+                                        self->monitor_->revision(), std::move(h));
+      if (!ok) self->emit(RuntimeFailure{"discovery", ok.error().message()});
+    }
+    asio::co_spawn(self->io_, self->supervise("server", [self] { return self->server_task(); }),
+                   asio::detached);
+    asio::co_spawn(self->io_, self->supervise("ping", [self] { return self->ping_task(); }),
+                   asio::detached);
+  });
+  thread_ = std::thread([self = shared_from_this()] { self->io_.run(); });
+  return {};
+}
+
+void PeerRuntime::stop() {
+  if (!thread_.joinable()) return;
+  std::promise<void> closed;
+  auto done = closed.get_future();
+  asio::post(io_, [self = shared_from_this(), &closed] {
+    self->stopping_ = true;
+    auto finish = [self, &closed] {
+      self->monitor_->stop();
+      self->endpoint_->close();
+      // Give connections their closing period to deliver CONNECTION_CLOSE, then go.
+      asio::co_spawn(
+          self->io_,
+          [self, &closed]() -> awaitable<void> {
+            asio::steady_timer t(self->io_);
+            for (int i = 0; i < 100 && self->endpoint_->connection_count() > 0; ++i) {
+              t.expires_after(std::chrono::milliseconds(20));
+              boost::system::error_code ec;
+              co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
+            closed.set_value();
+          },
+          asio::detached);
+    };
+    if (self->discovery_) {
+      self->discovery_->stop(finish);
+    } else {
+      finish();
+    }
+  });
+  // A wedged discovery or connection must not hang the shutdown.
+  done.wait_for(std::chrono::seconds(5));
+  work_.reset();
+  io_.stop();
+  thread_.join();
+  disk_.join();
+}
+
+awaitable<void> PeerRuntime::supervise(std::string name, std::function<awaitable<void>()> task) {
+  auto backoff = std::chrono::milliseconds(500);
+  while (!stopping_) {
+    std::string why = "ended";
+    try {
+      co_await task();
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    if (stopping_) break;
+    emit(RuntimeFailure{name, why + "; restarting in " + std::to_string(backoff.count()) + " ms"});
+    asio::steady_timer t(io_, backoff);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30'000));
+  }
+}
+
+awaitable<void> PeerRuntime::server_task() {
+  for (;;) {
+    auto conn = co_await endpoint_->accept();
+    if (!conn) co_return;
+    asio::co_spawn(io_, server_->serve(*conn), asio::detached);
+  }
+}
+
+awaitable<void> PeerRuntime::ping_task() {
+  asio::steady_timer t(io_);
+  while (!stopping_) {
+    for (const PeerInfo* p : peers_.peers()) {
+      if (busy_.contains(p->peer_id)) continue;
+      asio::co_spawn(io_, ping_one(p->peer_id), asio::detached);
+    }
+    t.expires_after(config_.ping_interval);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> PeerRuntime::connect(
+    std::string id) {
+  const PeerInfo* p = peers_.peer(id);
+  if (p == nullptr) co_return make_error_code(errc::no_sources);
+  const auto addresses = p->addresses;
+  boost::system::error_code last = make_error_code(errc::no_sources);
+  for (const auto& a : addresses) {
+    auto c = co_await endpoint_->dial(a, id);
+    if (c) co_return *c;
+    last = c.error();
+  }
+  co_return last;
+}
+
+awaitable<void> PeerRuntime::ping_one(std::string id) {
+  busy_.insert(id);
+  auto conn = co_await connect(id);
+  boost::system::result<proto::Response> pong =
+      conn ? co_await request(*conn, proto::Ping{}, config_.request_timeout)
+           : boost::system::result<proto::Response>(conn.error());
+  busy_.erase(id);
+  if (stopping_ || peers_.peer(id) == nullptr) co_return;
+  if (pong && std::holds_alternative<proto::Pong>(*pong)) {
+    failures_[id] = 0;
+    peers_.touch(id, Clock::now());
+    PeerInfo info = *peers_.peer(id);
+    info.library_rev = std::get<proto::Pong>(*pong).library_rev;
+    info.last_seen = Clock::now();
+    peers_.upsert_peer(info);
+    if (peers_.needs_refresh(id)) co_await refresh(id);
+    co_return;
+  }
+  if (++failures_[id] >= config_.ping_failures_before_prune) {
+    on_lost(id,
+            "stopped answering: " + (pong ? std::string("bad answer") : pong.error().message()));
+  }
+}
+
+awaitable<void> PeerRuntime::refresh(std::string id) {
+  const PeerInfo* p = peers_.peer(id);
+  if (p == nullptr) co_return;
+  const std::uint64_t rev = p->library_rev;
+  auto conn = co_await connect(id);
+  if (!conn) co_return;
+  auto games = co_await request(*conn, proto::ListGames{}, config_.request_timeout);
+  if (!games || !std::holds_alternative<proto::Games>(*games) || peers_.peer(id) == nullptr)
+    co_return;
+  peers_.set_games(id, std::get<proto::Games>(*games).games, rev);
+  emit_snapshot();
+}
+
+void PeerRuntime::on_seen(const DiscoveredPeer& d) {
+  if (d.id == peer_id_ || stopping_) return;
+  PeerInfo info;
+  info.peer_id = d.id;
+  info.name = d.name;
+  info.addresses = d.addresses;
+  info.library_rev = d.rev;
+  info.last_seen = Clock::now();
+  if (peers_.upsert_peer(info)) {
+    failures_[d.id] = 0;
+    emit(PeerJoined{view_of(info)});
+    emit(PeerCount{peers_.peer_count()});
+  }
+  if (peers_.needs_refresh(d.id) && !busy_.contains(d.id)) {
+    asio::co_spawn(
+        io_,
+        [self = shared_from_this(), id = d.id]() -> awaitable<void> {
+          self->busy_.insert(id);
+          co_await self->refresh(id);
+          self->busy_.erase(id);
+        },
+        asio::detached);
+  }
+}
+
+void PeerRuntime::on_lost(const std::string& id, const std::string& reason) {
+  if (!peers_.remove_peer(id)) return;
+  failures_.erase(id);
+  emit(PeerLeft{id, reason});
+  emit(PeerCount{peers_.peer_count()});
+  emit_snapshot();
+}
+
+awaitable<void> PeerRuntime::get_game(std::string id, bool from_peers_only) {
+  if (!config_.catalog->contains(id)) {
+    emit(GetGameFailed{id, "'" + id + "' is not a catalog game"});
+    co_return;
+  }
+  const auto latest = peers_.latest_version(id);
+  auto lib = monitor_->snapshot();
+  const library::LocalGame* local = lib ? lib->find(id) : nullptr;
+  if (!from_peers_only && local && local->manifest &&
+      (!latest || library::natural_compare(local->version, *latest) >= 0)) {
+    emit(GotGameFiles{id, *local->manifest,
+                      latest ? peers_.peers_with(id, *latest) : std::vector<std::string>{}});
+    co_return;
+  }
+  if (!latest) {
+    emit(GetGameFailed{id, "no peer offers '" + id + "'"});
+    co_return;
+  }
+  const auto sources = peers_.peers_with(id, *latest);
+  std::vector<std::pair<std::string, proto::Game>> manifests;
+  std::string last_error = "no answer";
+  for (const auto& peer : sources) {
+    auto conn = co_await connect(peer);
+    if (!conn) {
+      last_error = conn.error().message();
+      continue;
+    }
+    auto r = co_await request(*conn, proto::GetGame{id}, config_.request_timeout);
+    if (!r) {
+      last_error = r.error().message();
+    } else if (const auto* g = std::get_if<proto::Game>(&*r)) {
+      if (g->version == *latest) manifests.emplace_back(peer, *g);
+    } else if (const auto* e = std::get_if<proto::Error>(&*r)) {
+      last_error = e->message;
+    }
+  }
+  auto merged = merge_manifests(manifests);
+  if (!merged) {
+    emit(GetGameFailed{id, manifests.empty()
+                               ? "no peer sent the manifest: " + last_error
+                               : "peers disagree about the files of version " + *latest});
+    co_return;
+  }
+  for (const auto& peer : merged->agreeing) peers_.set_manifest(peer, merged->manifest);
+  emit(GotGameFiles{id, merged->manifest, merged->agreeing});
+}
+
+void PeerRuntime::on_command(PeerCommand c) {
+  if (stopping_) return;
+  std::visit(
+      [&](auto& cmd) {
+        using T = std::decay_t<decltype(cmd)>;
+        if constexpr (std::is_same_v<T, ListGames>) {
+          emit_snapshot();
+        } else if constexpr (std::is_same_v<T, GetGame>) {
+          asio::co_spawn(io_, get_game(cmd.id, false), asio::detached);
+        } else if constexpr (std::is_same_v<T, FetchLatestFromPeers>) {
+          asio::co_spawn(io_, get_game(cmd.id, true), asio::detached);
+        } else if constexpr (std::is_same_v<T, SetGameDir>) {
+          if (auto ok = validate_games_dir(cmd.dir); !ok) {
+            emit(GameDirRejected{cmd.dir, ok.error().message()});
+            return;
+          }
+          config_.games_dir = cmd.dir;
+          monitor_->set_games_dir(cmd.dir);
+          emit(GameDirChanged{cmd.dir});
+        } else if constexpr (std::is_same_v<T, GetPeerCount>) {
+          emit(PeerCount{peers_.peer_count()});
+        }
+      },
+      c);
+}
+
+// ---- handle -----------------------------------------------------------------------------
+
+PeerRuntimeHandle::PeerRuntimeHandle(std::shared_ptr<PeerRuntime> rt) : rt_(std::move(rt)) {}
+PeerRuntimeHandle::~PeerRuntimeHandle() {
+  stop();
+}
+void PeerRuntimeHandle::send(PeerCommand command) {
+  rt_->post(std::move(command));
+}
+void PeerRuntimeHandle::stop() {
+  rt_->stop();
+}
+const std::string& PeerRuntimeHandle::peer_id() const {
+  return rt_->peer_id_;
+}
+std::uint16_t PeerRuntimeHandle::port() const {
+  return rt_->port_;
+}
+void PeerRuntimeHandle::add_peer(DiscoveredPeer peer) {
+  rt_->add_peer(std::move(peer));
+}
+
+boost::system::result<std::unique_ptr<PeerRuntimeHandle>> start_peer(PeerConfig config,
+                                                                     EventSink sink) {
+  auto rt = std::make_shared<PeerRuntime>(std::move(config), std::move(sink));
+  if (auto ok = rt->start(); !ok) return ok.error();
+  return std::make_unique<PeerRuntimeHandle>(std::move(rt));
+}
+
+}  // namespace lanspread::runtime

@@ -1,0 +1,72 @@
+// start_peer: the peer runtime on its own network thread (io_context) with a disk pool.
+// It runs four long-lived tasks under supervision (a task that ends is reported and
+// restarted with backoff; the others keep running):
+//   server    - accepts QUIC connections and serves lanspread/1 from the library snapshot
+//   discovery - advertises this peer (rev follows the library) and feeds the peer DB
+//   ping      - pings peers, refetches games when a peer's rev moves, prunes dead peers
+//   monitor   - keeps the local library snapshot current (LibraryMonitor)
+// Commands are accepted from any thread; events are delivered on the network thread, so an
+// event sink must not block (queue and return).
+#pragma once
+
+#include "library/catalog.hpp"
+#include "runtime/commands.hpp"
+#include "runtime/library_monitor.hpp"
+#include "runtime/peer_discovery.hpp"
+#include "transport/settings.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace lanspread::runtime {
+
+struct PeerConfig {
+  std::filesystem::path games_dir;
+  std::filesystem::path state_dir;  // identity lives here
+  std::shared_ptr<const library::Catalog> catalog;
+  std::string name;         // readable label for discovery
+  transport::Address bind;  // QUIC address and port (port 0 picks one)
+  transport::TransportSettings transport;
+  MonitorSettings monitor;
+  std::chrono::milliseconds ping_interval{2000};
+  std::chrono::milliseconds request_timeout{5000};
+  int ping_failures_before_prune = 3;
+  unsigned disk_threads = 2;
+  // How peers are found. Null: no discovery (peers only through add_peer, for tools).
+  std::function<std::unique_ptr<PeerDiscovery>(boost::asio::any_io_executor)> discovery;
+};
+
+using EventSink = std::function<void(PeerEvent)>;
+
+class PeerRuntime;
+
+class PeerRuntimeHandle {
+ public:
+  explicit PeerRuntimeHandle(std::shared_ptr<PeerRuntime> rt);
+  ~PeerRuntimeHandle();  // stops
+  PeerRuntimeHandle(const PeerRuntimeHandle&) = delete;
+  PeerRuntimeHandle& operator=(const PeerRuntimeHandle&) = delete;
+
+  // Thread-safe; the answer comes as events.
+  void send(PeerCommand command);
+  // Says goodbye, closes connections, joins the network thread. Idempotent.
+  void stop();
+
+  const std::string& peer_id() const;
+  std::uint16_t port() const;
+  // Tells the runtime about a peer directly (no discovery needed). Thread-safe.
+  void add_peer(DiscoveredPeer peer);
+
+ private:
+  std::shared_ptr<PeerRuntime> rt_;
+};
+
+boost::system::result<std::unique_ptr<PeerRuntimeHandle>> start_peer(PeerConfig config,
+                                                                     EventSink sink);
+
+// Checks that `dir` can be the games dir: exists, is a directory, readable and writable.
+boost::system::result<void> validate_games_dir(const std::filesystem::path& dir);
+
+}  // namespace lanspread::runtime

@@ -1,0 +1,192 @@
+// Two peer runtimes in one process on loopback, introduced directly (no mDNS).
+#include "runtime/peer_runtime.hpp"
+
+#include "../../library/test/temp_dir.hpp"
+
+#include <netinet/in.h>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+
+namespace lanspread::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using lanspread::testing::TempDir;
+using lanspread::testing::write_file;
+
+transport::Address loopback(std::uint16_t port = 0) {
+  sockaddr_in in{};
+  in.sin_family = AF_INET;
+  in.sin_port = htons(port);
+  in.sin_addr.s_addr = htonl(0x7f000001);
+  return transport::Address::from(reinterpret_cast<const sockaddr*>(&in), sizeof in);
+}
+
+// Collects events from the network thread; tests wait for the one they expect.
+class Events {
+ public:
+  EventSink sink() {
+    return [this](PeerEvent e) {
+      std::lock_guard lock(mutex_);
+      events_.push_back(std::move(e));
+      cv_.notify_all();
+    };
+  }
+  template <class T, class Pred>
+  std::optional<T> wait(Pred pred, std::chrono::milliseconds limit = 10s) {
+    std::unique_lock lock(mutex_);
+    std::optional<T> found;
+    cv_.wait_for(lock, limit, [&] {
+      for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+        if (const T* e = std::get_if<T>(&*it); e && pred(*e)) {
+          found = *e;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<PeerEvent> events_;
+};
+
+struct TestPeer {
+  TestPeer() {
+    PeerConfig c;
+    c.games_dir = games.path();
+    c.state_dir = state.path();
+    c.catalog = std::make_shared<library::Catalog>(
+        *library::Catalog::parse("[alpha]\nname=Alpha\n[beta]\nname=Beta\n", "t"));
+    c.bind = loopback();
+    c.transport.idle_timeout = 3s;
+    c.transport.handshake_timeout = 1s;
+    c.ping_interval = 200ms;
+    c.request_timeout = 2s;
+    c.ping_failures_before_prune = 2;
+    c.monitor.debounce = 50ms;
+    c.monitor.scan.chunk_size = 65536;
+    config = c;
+  }
+  void start() {
+    auto h = start_peer(config, events.sink());
+    ASSERT_TRUE(h) << h.error().message();
+    handle = std::move(*h);
+  }
+  DiscoveredPeer as_discovered() const {
+    return DiscoveredPeer{handle->peer_id(), "test", {loopback(handle->port())}, 0};
+  }
+  static const GameView* find(const LibrarySnapshot& s, const std::string& id) {
+    for (const auto& g : s.games)
+      if (g.info.id == id) return &g;
+    return nullptr;
+  }
+
+  TempDir games;
+  TempDir state;
+  PeerConfig config;
+  Events events;
+  std::unique_ptr<PeerRuntimeHandle> handle;
+};
+
+// Guards against peers not learning each other's games, or serving a manifest that differs
+// from what the owner scanned.
+TEST(PeerRuntime, PeersSeeEachOthersGamesAndManifests) {
+  TestPeer a, b;
+  write_file(a.games / "alpha/version.ini", "20240115\n");
+  write_file(a.games / "alpha/data.bin", std::string(200'000, 'd'));
+  a.start();
+  b.start();
+  auto local = a.events.wait<LocalLibraryChanged>([](const auto& e) {
+    const auto* g = e.library->find("alpha");
+    return g && g->manifest.has_value();
+  });
+  ASSERT_TRUE(local);
+  b.handle->add_peer(a.as_discovered());
+  ASSERT_TRUE(
+      b.events.wait<PeerJoined>([&](const auto& e) { return e.peer.id == a.handle->peer_id(); }));
+  auto snap = b.events.wait<LibrarySnapshot>([](const LibrarySnapshot& s) {
+    const auto* g = TestPeer::find(s, "alpha");
+    return g && g->latest_version == "20240115";
+  });
+  ASSERT_TRUE(snap);
+  const auto* alpha = TestPeer::find(*snap, "alpha");
+  EXPECT_TRUE(alpha->available);
+  EXPECT_FALSE(alpha->downloaded);
+  EXPECT_EQ(alpha->latest_peers, std::vector<std::string>{a.handle->peer_id()});
+  ASSERT_NE(TestPeer::find(*snap, "beta"), nullptr);  // catalog titles show without peers
+
+  b.handle->send(GetGame{"alpha"});
+  auto files = b.events.wait<GotGameFiles>([](const auto& e) { return e.id == "alpha"; });
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->manifest, *local->library->find("alpha")->manifest);
+  EXPECT_EQ(files->peers, std::vector<std::string>{a.handle->peer_id()});
+
+  b.handle->send(GetGame{"beta"});
+  EXPECT_TRUE(b.events.wait<GetGameFailed>([](const auto& e) { return e.id == "beta"; }));
+  b.handle->send(GetGame{"../x"});
+  EXPECT_TRUE(b.events.wait<GetGameFailed>([](const auto& e) { return e.id == "../x"; }));
+}
+
+// Guards against a peer's new version staying invisible until a restart.
+TEST(PeerRuntime, NewVersionOnOnePeerShowsUpOnTheOther) {
+  TestPeer a, b;
+  write_file(a.games / "alpha/version.ini", "1\n");
+  a.start();
+  b.start();
+  b.handle->add_peer(a.as_discovered());
+  ASSERT_TRUE(b.events.wait<LibrarySnapshot>([](const LibrarySnapshot& s) {
+    const auto* g = TestPeer::find(s, "alpha");
+    return g && g->latest_version == "1";
+  }));
+  write_file(a.games / "alpha/version.ini", "2\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(b.events.wait<LibrarySnapshot>([](const LibrarySnapshot& s) {
+    const auto* g = TestPeer::find(s, "alpha");
+    return g && g->latest_version == "2";
+  }));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+// Guards against a dead peer staying in the list (downloads would be planned from it).
+TEST(PeerRuntime, StoppedPeerIsPruned) {
+  TestPeer a, b;
+  a.start();
+  b.start();
+  b.handle->add_peer(a.as_discovered());
+  ASSERT_TRUE(b.events.wait<PeerCount>([](const auto& e) { return e.count == 1; }));
+  const std::string id = a.handle->peer_id();
+  a.handle->stop();
+  auto left = b.events.wait<PeerLeft>([&](const auto& e) { return e.id == id; }, 15s);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(b.events.wait<PeerCount>([](const auto& e) { return e.count == 0; }));
+}
+
+// Guards against accepting a games dir the peer cannot use.
+TEST(PeerRuntime, SetGameDirIsValidated) {
+  TestPeer a;
+  a.start();
+  a.handle->send(SetGameDir{a.games / "missing"});
+  EXPECT_TRUE(a.events.wait<GameDirRejected>([](const auto&) { return true; }));
+  TempDir other;
+  write_file(other / "beta/version.ini", "5\n");
+  a.handle->send(SetGameDir{other.path()});
+  EXPECT_TRUE(a.events.wait<GameDirChanged>([](const auto&) { return true; }));
+  EXPECT_TRUE(a.events.wait<LocalLibraryChanged>(
+      [](const auto& e) { return e.library->find("beta") != nullptr; }));
+  // The peer id survives a restart with the same state dir.
+  const std::string id = a.handle->peer_id();
+  a.handle->stop();
+  a.handle.reset();
+  a.start();
+  EXPECT_EQ(a.handle->peer_id(), id);
+}
+
+}  // namespace
+}  // namespace lanspread::runtime
