@@ -1,5 +1,6 @@
 // lanspread: the one program. Each verb is a subcommand.
 #include "app/scan_command.hpp"
+#include "app/serve_command.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", LANSPREAD_VERSION);
   int exit_code = 0;
   lanspread::app::add_scan_command(app, exit_code);
+  lanspread::app::add_serve_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
