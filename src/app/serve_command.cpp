@@ -1,5 +1,6 @@
 #include "app/serve_command.hpp"
 
+#include "app/api_server.hpp"
 #include "app/paths.hpp"
 #include "runtime/peer_runtime.hpp"
 #include "transport/error.hpp"
@@ -12,8 +13,12 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <charconv>
+#include <future>
 
 #include <CLI/CLI.hpp>
 
@@ -26,6 +31,32 @@ struct ServeArgs {
   std::string catalog;
   std::string name;
   std::uint16_t port = 7979;
+  std::string api = "127.0.0.1:7878";
+};
+
+// "127.0.0.1:7878", "[::1]:7878", "localhost:7878".
+std::optional<boost::asio::ip::tcp::endpoint> parse_api(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(host, ec);
+  unsigned port = 0;
+  const std::string port_text = text.substr(colon + 1);
+  auto [p, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec || perr != std::errc{} || p != port_text.data() + port_text.size() || port > 65535)
+    return std::nullopt;
+  return boost::asio::ip::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
+}
+
+// What the daemon keeps for its front ends; touched only on the network thread.
+struct Daemon {
+  std::shared_ptr<AppState> state;
+  std::vector<runtime::PeerEvent> early;  // events before the state existed
+  std::shared_ptr<ApiServer> api;
 };
 
 std::string short_id(const std::string& id) {
@@ -76,6 +107,11 @@ std::string host_name() {
 }
 
 int run_serve(const ServeArgs& args) {
+  const auto api_address = parse_api(args.api);
+  if (!api_address) {
+    spdlog::error("--api {}: expected ADDRESS:PORT, e.g. 127.0.0.1:7878", args.api);
+    return 1;
+  }
   runtime::PeerConfig config;
   if (!args.catalog.empty()) {
     auto c = library::Catalog::load_file(args.catalog);
@@ -112,7 +148,15 @@ int run_serve(const ServeArgs& args) {
   };
 #endif
 
-  auto handle = runtime::start_peer(config, log_event);
+  auto daemon = std::make_shared<Daemon>();
+  auto handle = runtime::start_peer(config, [daemon](runtime::PeerEvent e) {
+    log_event(e);
+    if (daemon->state) {
+      daemon->state->apply(e);
+    } else {
+      daemon->early.push_back(std::move(e));
+    }
+  });
   if (!handle) {
     spdlog::error("cannot start: {}", handle.error().message());
     if (handle.error() == transport::errc::socket_failed) {
@@ -122,6 +166,36 @@ int run_serve(const ServeArgs& args) {
   }
   spdlog::info("lanspread {} serving as {} ({}) on UDP port {}, games dir {}", LANSPREAD_VERSION,
                config.name, (*handle)->peer_id(), (*handle)->port(), config.games_dir.string());
+  // The API lives on the network thread, next to the state it reads.
+  std::promise<boost::system::result<std::uint16_t>> api_ready;
+  boost::asio::post((*handle)->executor(), [&, h = handle->get()] {
+    daemon->state = std::make_shared<AppState>(h->executor(), 4096);
+    daemon->state->peer_id = h->peer_id();
+    daemon->state->name = config.name;
+    daemon->state->version = LANSPREAD_VERSION;
+    daemon->state->games_dir = config.games_dir;
+    daemon->state->quic_port = h->port();
+    for (const auto& e : daemon->early) daemon->state->apply(e);
+    daemon->early.clear();
+    auto api = ApiServer::start(h->executor(), *api_address, daemon->state, h);
+    if (api) {
+      daemon->api = *api;
+      api_ready.set_value((*api)->port());
+    } else {
+      api_ready.set_value(api.error());
+    }
+  });
+  const auto api_port = api_ready.get_future().get();
+  if (!api_port) {
+    spdlog::error("cannot open the API on {}: {} (pass --api ADDRESS:PORT)", args.api,
+                  api_port.error().message());
+    (*handle)->stop();
+    return 1;
+  }
+  spdlog::info("API on http://{}:{}/",
+               api_address->address().is_v6() ? "[" + api_address->address().to_string() + "]"
+                                              : api_address->address().to_string(),
+               *api_port);
   (*handle)->send(runtime::ListGames{});
 
   boost::asio::io_context main_loop;
@@ -130,6 +204,9 @@ int run_serve(const ServeArgs& args) {
     spdlog::info("{} received, saying goodbye", sig == SIGINT ? "SIGINT" : "SIGTERM");
   });
   main_loop.run();
+  boost::asio::post((*handle)->executor(), [daemon] {
+    if (daemon->api) daemon->api->stop();
+  });
   (*handle)->stop();
   spdlog::info("stopped");
   return 0;
@@ -149,6 +226,7 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--port", args->port, "UDP port for QUIC (default 7979; 0 picks a free one)");
   cmd->add_option("--catalog", args->catalog, "Catalog file to use instead of the bundled one");
   cmd->add_option("--name", args->name, "Name shown to other peers (default: host name)");
+  cmd->add_option("--api", args->api, "Address of the local HTTP API (default 127.0.0.1:7878)");
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 

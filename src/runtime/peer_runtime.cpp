@@ -53,6 +53,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
 
   std::string peer_id_;
   std::uint16_t port_ = 0;
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
 
  private:
   void emit(PeerEvent e) {
@@ -432,4 +433,10 @@ boost::system::result<std::unique_ptr<PeerRuntimeHandle>> start_peer(PeerConfig 
   return std::make_unique<PeerRuntimeHandle>(std::move(rt));
 }
 
+}  // namespace lanspread::runtime
+
+namespace lanspread::runtime {
+boost::asio::any_io_executor PeerRuntimeHandle::executor() const {
+  return rt_->executor();
+}
 }  // namespace lanspread::runtime

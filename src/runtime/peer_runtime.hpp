@@ -15,6 +15,7 @@
 #include "runtime/peer_discovery.hpp"
 #include "transport/settings.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/system/result.hpp>
 
 #include <functional>
@@ -56,6 +57,9 @@ class PeerRuntimeHandle {
 
   const std::string& peer_id() const;
   std::uint16_t port() const;
+  // The network thread's executor: front ends (the HTTP API) run their IO on it, so that
+  // events and their own handlers never race.
+  boost::asio::any_io_executor executor() const;
   // Tells the runtime about a peer directly (no discovery needed). Thread-safe.
   void add_peer(DiscoveredPeer peer);
 

@@ -1,0 +1,125 @@
+#include "app/app_state.hpp"
+
+#include "proto/codec.hpp"
+
+#include <boost/json.hpp>
+
+namespace lanspread::app {
+namespace json = boost::json;
+
+json::value to_json(const runtime::GameView& g) {
+  json::object by_version;
+  for (const auto& [version, peers] : g.peers_by_version) {
+    json::array a;
+    for (const auto& p : peers) a.emplace_back(p);
+    by_version[version] = std::move(a);
+  }
+  json::array latest_peers;
+  for (const auto& p : g.latest_peers) latest_peers.emplace_back(p);
+  return json::object{{"id", g.info.id},
+                      {"name", g.info.name},
+                      {"description", g.info.description},
+                      {"genre", g.info.genre},
+                      {"max_players", g.info.max_players},
+                      {"downloaded", g.downloaded},
+                      {"installed", g.installed},
+                      {"local_version", g.local_version},
+                      {"local_size", g.local_size},
+                      {"latest_version", g.latest_version},
+                      {"latest_peers", std::move(latest_peers)},
+                      {"peers_by_version", std::move(by_version)},
+                      {"update_available", g.update_available},
+                      {"available", g.available},
+                      // Filled by the download and install work; null while idle.
+                      {"active_operation", nullptr}};
+}
+
+json::value to_json(const runtime::PeerView& p) {
+  json::array addresses;
+  for (const auto& a : p.addresses) addresses.emplace_back(a);
+  return json::object{{"id", p.id},
+                      {"name", p.name},
+                      {"addresses", std::move(addresses)},
+                      {"game_count", p.game_count},
+                      {"last_seen_ms_ago", p.last_seen_ms_ago}};
+}
+
+json::value AppState::status_json() const {
+  return json::object{{"peer_id", peer_id},
+                      {"name", name},
+                      {"games_dir", games_dir.string()},
+                      {"quic_port", quic_port},
+                      {"version", version},
+                      {"peer_count", peers.size()},
+                      {"event_seq", events.next_seq() - 1}};
+}
+
+json::value AppState::games_json() const {
+  json::array games;
+  for (const auto& g : library.games) games.push_back(to_json(g));
+  return json::object{{"games", std::move(games)}, {"local_revision", library.local_revision}};
+}
+
+json::value AppState::peers_json() const {
+  json::array out;
+  for (const auto& [id, p] : peers) {
+    runtime::PeerView v = p;
+    v.game_count = 0;
+    for (const auto& g : library.games) {
+      for (const auto& [game_version, holders] : g.peers_by_version) {
+        if (std::find(holders.begin(), holders.end(), id) != holders.end()) ++v.game_count;
+      }
+    }
+    out.push_back(to_json(v));
+  }
+  return json::object{{"peers", std::move(out)}};
+}
+
+void AppState::apply(const runtime::PeerEvent& event) {
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, runtime::LibrarySnapshot>) {
+          library = e;
+          events.append("library", json::serialize(games_json()));
+        } else if constexpr (std::is_same_v<T, runtime::LocalLibraryChanged>) {
+          json::array changed;
+          for (const auto& id : e.changed) changed.emplace_back(id);
+          events.append("local_library_changed",
+                        json::serialize(json::object{{"changed", std::move(changed)}}));
+        } else if constexpr (std::is_same_v<T, runtime::GotGameFiles>) {
+          json::array peers_json;
+          for (const auto& p : e.peers) peers_json.emplace_back(p);
+          events.append("got_game_files",
+                        json::serialize(json::object{{"id", e.id},
+                                                     {"version", e.manifest.version},
+                                                     {"files", e.manifest.files.size()},
+                                                     {"peers", std::move(peers_json)}}));
+        } else if constexpr (std::is_same_v<T, runtime::GetGameFailed>) {
+          events.append("get_game_failed",
+                        json::serialize(json::object{{"id", e.id}, {"reason", e.reason}}));
+        } else if constexpr (std::is_same_v<T, runtime::PeerJoined>) {
+          peers[e.peer.id] = e.peer;
+          events.append("peer_joined", json::serialize(to_json(e.peer)));
+        } else if constexpr (std::is_same_v<T, runtime::PeerLeft>) {
+          peers.erase(e.id);
+          events.append("peer_left",
+                        json::serialize(json::object{{"id", e.id}, {"reason", e.reason}}));
+        } else if constexpr (std::is_same_v<T, runtime::PeerCount>) {
+          events.append("peer_count", json::serialize(json::object{{"count", e.count}}));
+        } else if constexpr (std::is_same_v<T, runtime::GameDirChanged>) {
+          games_dir = e.dir;
+          events.append("games_dir_changed",
+                        json::serialize(json::object{{"path", e.dir.string()}}));
+        } else if constexpr (std::is_same_v<T, runtime::GameDirRejected>) {
+          events.append("games_dir_rejected", json::serialize(json::object{{"path", e.dir.string()},
+                                                                           {"reason", e.reason}}));
+        } else if constexpr (std::is_same_v<T, runtime::RuntimeFailure>) {
+          events.append("runtime_failure",
+                        json::serialize(json::object{{"task", e.task}, {"message", e.message}}));
+        }
+      },
+      event);
+}
+
+}  // namespace lanspread::app

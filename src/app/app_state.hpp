@@ -1,0 +1,39 @@
+// What the daemon's front ends show, kept up to date from runtime events on the network
+// thread, and its JSON form (docs/api.md).
+#pragma once
+
+#include "app/event_log.hpp"
+#include "runtime/commands.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <map>
+#include <string>
+
+namespace lanspread::app {
+
+struct AppState {
+  AppState(boost::asio::any_io_executor ex, std::size_t event_capacity)
+      : events(ex, event_capacity) {}
+
+  std::string peer_id;
+  std::string name;
+  std::string version;
+  std::filesystem::path games_dir;
+  std::uint16_t quic_port = 0;
+  runtime::LibrarySnapshot library;
+  std::map<std::string, runtime::PeerView> peers;
+  EventLog events;
+
+  // Folds an event into the state and appends it to the event log.
+  void apply(const runtime::PeerEvent& event);
+
+  boost::json::value status_json() const;
+  boost::json::value games_json() const;
+  boost::json::value peers_json() const;
+};
+
+boost::json::value to_json(const runtime::GameView& g);
+boost::json::value to_json(const runtime::PeerView& p);
+
+}  // namespace lanspread::app
