@@ -40,6 +40,7 @@ json::value to_json(const runtime::PeerView& p) {
   return json::object{{"id", p.id},
                       {"name", p.name},
                       {"addresses", std::move(addresses)},
+                      {"port", p.port},
                       {"game_count", p.game_count},
                       {"last_seen_ms_ago", p.last_seen_ms_ago}};
 }

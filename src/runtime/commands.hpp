@@ -38,6 +38,7 @@ struct PeerView {
   std::string id;
   std::string name;
   std::vector<std::string> addresses;  // "ip:port"
+  std::uint16_t port = 0;              // QUIC port
   std::size_t game_count = 0;
   std::int64_t last_seen_ms_ago = 0;
 };

@@ -7,6 +7,7 @@
 #include "runtime/peer_client.hpp"
 #include "transport/endpoint.hpp"
 
+#include <netinet/in.h>
 #include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -98,6 +99,11 @@ PeerView PeerRuntime::view_of(const PeerInfo& p) const {
   v.id = p.peer_id;
   v.name = p.name;
   for (const auto& a : p.addresses) v.addresses.push_back(a.to_string());
+  if (!p.addresses.empty()) {
+    const auto& st = p.addresses.front().storage;
+    v.port = ntohs(st.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&st)->sin6_port
+                                            : reinterpret_cast<const sockaddr_in*>(&st)->sin_port);
+  }
   v.last_seen_ms_ago =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - p.last_seen).count();
   return v;
