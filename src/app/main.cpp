@@ -1,4 +1,5 @@
 // lanspread: the one program. Each verb is a subcommand.
+#include "app/discover_command.hpp"
 #include "app/scan_command.hpp"
 #include "app/serve_command.hpp"
 
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   lanspread::app::add_scan_command(app, exit_code);
   lanspread::app::add_serve_command(app, exit_code);
+  lanspread::app::add_discover_command(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

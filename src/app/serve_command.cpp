@@ -2,11 +2,9 @@
 
 #include "app/api_server.hpp"
 #include "app/paths.hpp"
+#include "runtime/mdns_discovery.hpp"
 #include "runtime/peer_runtime.hpp"
 #include "transport/error.hpp"
-#ifdef LANSPREAD_HAVE_MDNS
-#include "runtime/mdns_discovery.hpp"
-#endif
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
@@ -142,11 +140,9 @@ int run_serve(const ServeArgs& args) {
   in.sin_port = htons(args.port);
   in.sin_addr.s_addr = htonl(INADDR_ANY);
   config.bind = transport::Address::from(reinterpret_cast<const sockaddr*>(&in), sizeof in);
-#ifdef LANSPREAD_HAVE_MDNS
   config.discovery = [](boost::asio::any_io_executor ex) {
     return runtime::make_mdns_discovery(std::move(ex), discovery::Settings{});
   };
-#endif
 
   auto daemon = std::make_shared<Daemon>();
   auto handle = runtime::start_peer(config, [daemon](runtime::PeerEvent e) {

@@ -1,0 +1,25 @@
+// Bounds every received mDNS packet is checked against (docs/discovery.md, "Limits").
+#pragma once
+
+#include <cstddef>
+
+namespace lanspread::discovery {
+
+// RFC 6762 §17: a multicast DNS packet is at most 9000 bytes including IP/UDP headers.
+inline constexpr std::size_t kMaxPacketSize = 9000;
+// Largest message we build; stays under a 1500-byte Ethernet MTU with IPv6 + UDP headers.
+inline constexpr std::size_t kMaxBuiltPacketSize = 1440;
+inline constexpr std::size_t kMaxNameWireLength = 255;
+inline constexpr std::size_t kMaxLabelLength = 63;
+// Sum of the four section counts. The smallest record takes 11 bytes, so 9000 bytes cannot
+// hold more than ~818; parsing stops far earlier.
+inline constexpr std::size_t kMaxRecordsPerMessage = 512;
+// A name may follow at most this many compression pointers (each must also point backwards).
+inline constexpr std::size_t kMaxPointerJumps = 64;
+// Bounds of what a remote peer may make us hold.
+inline constexpr std::size_t kMaxTxtEntries = 64;
+inline constexpr std::size_t kMaxCachedRecords = 4096;
+inline constexpr std::size_t kMaxPeers = 1024;
+inline constexpr std::size_t kMaxAddressesPerPeer = 16;
+
+}  // namespace lanspread::discovery
