@@ -122,6 +122,58 @@ awaitable<void> ApiServer::accept_loop() {
   }
 }
 
+Response ApiServer::game_action(const Request& req, std::string_view rest) {
+  // /api/v1/games/{id}/{action}
+  const auto slash = rest.find('/');
+  const std::string id(rest.substr(0, slash));
+  const std::string action(slash == std::string_view::npos ? "" : rest.substr(slash + 1));
+  if (req.method() != http::verb::post)
+    return error_json(req, http::status::method_not_allowed, "method", "use POST");
+  const runtime::GameView* game = nullptr;
+  for (const auto& g : state_->library.games) {
+    if (g.info.id == id) game = &g;
+  }
+  if (game == nullptr) {
+    return error_json(req, http::status::not_found, "not_found",
+                      "'" + id + "' is not a catalog game");
+  }
+  const bool busy = state_->operations.contains(id);
+  auto conflict = [&](std::string message) {
+    return error_json(req, http::status::conflict, "refused", std::move(message));
+  };
+  auto accepted = [&] {
+    return make_json(
+        req, http::status::accepted,
+        json::serialize(json::object{{"id", id}, {"action", action}, {"accepted", true}}));
+  };
+  // The runtime checks again (and reports through events); these answers are for people.
+  if (action == "install") {
+    if (busy) return conflict("an operation is already running on '" + id + "'; wait or cancel it");
+    if (!game->downloaded) return conflict("'" + id + "' is not downloaded; download it first");
+    runtime_->send(runtime::InstallGame{id});
+    return accepted();
+  }
+  if (action == "uninstall") {
+    if (busy) return conflict("an operation is already running on '" + id + "'; wait or cancel it");
+    if (!game->installed) return conflict("'" + id + "' is not installed");
+    runtime_->send(runtime::UninstallGame{id});
+    return accepted();
+  }
+  if (action == "remove") {
+    if (busy) return conflict("an operation is already running on '" + id + "'; wait or cancel it");
+    if (game->installed) return conflict("installed games cannot be removed; uninstall first");
+    if (!game->downloaded) return conflict("'" + id + "' is not downloaded");
+    runtime_->send(runtime::RemoveDownloadedGame{id});
+    return accepted();
+  }
+  if (action == "cancel") {
+    if (!busy) return conflict("nothing is running on '" + id + "'");
+    runtime_->send(runtime::CancelOperation{id});
+    return accepted();
+  }
+  return error_json(req, http::status::not_found, "not_found", "no such action: " + action);
+}
+
 awaitable<void> ApiServer::stream_events(beast::tcp_stream stream, Request req,
                                          std::string target) {
   auto self = shared_from_this();
@@ -241,6 +293,8 @@ awaitable<void> ApiServer::session(tcp::socket socket) {
                           json::serialize(json::object{{"path", p->get_string()}}));
         }
       }
+    } else if (path.starts_with("/api/v1/games/")) {
+      res = game_action(req, path.substr(std::string_view("/api/v1/games/").size()));
     } else if (path == "/api/v1/events") {
       if (req.method() != http::verb::get) {
         res = error_json(req, http::status::method_not_allowed, "method", "use GET");

@@ -30,6 +30,9 @@ class ApiServer : public std::enable_shared_from_this<ApiServer> {
             runtime::PeerRuntimeHandle* runtime);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
+  boost::beast::http::response<boost::beast::http::string_body> game_action(
+      const boost::beast::http::request<boost::beast::http::string_body>& req,
+      std::string_view rest);
   boost::asio::awaitable<void> stream_events(
       boost::beast::tcp_stream stream,
       boost::beast::http::request<boost::beast::http::string_body> req, std::string target);

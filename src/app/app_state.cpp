@@ -34,6 +34,13 @@ json::value to_json(const runtime::GameView& g) {
                       {"active_operation", nullptr}};
 }
 
+json::value to_json(const runtime::ActiveOperation& op) {
+  return json::object{{"kind", runtime::to_string(op.kind)},
+                      {"phase", op.phase},
+                      {"done", op.done},
+                      {"total", op.total}};
+}
+
 json::value to_json(const runtime::PeerView& p) {
   json::array addresses;
   for (const auto& a : p.addresses) addresses.emplace_back(a);
@@ -57,7 +64,13 @@ json::value AppState::status_json() const {
 
 json::value AppState::games_json() const {
   json::array games;
-  for (const auto& g : library.games) games.push_back(to_json(g));
+  for (const auto& g : library.games) {
+    json::value v = to_json(g);
+    if (auto it = operations.find(g.info.id); it != operations.end()) {
+      v.as_object()["active_operation"] = to_json(it->second);
+    }
+    games.push_back(std::move(v));
+  }
   return json::object{{"games", std::move(games)}, {"local_revision", library.local_revision}};
 }
 
@@ -115,6 +128,40 @@ void AppState::apply(const runtime::PeerEvent& event) {
         } else if constexpr (std::is_same_v<T, runtime::GameDirRejected>) {
           events.append("games_dir_rejected", json::serialize(json::object{{"path", e.dir.string()},
                                                                            {"reason", e.reason}}));
+        } else if constexpr (std::is_same_v<T, runtime::ActiveOperations>) {
+          operations = e.operations;
+          json::object all;
+          for (const auto& [id, op] : operations) all[id] = to_json(op);
+          events.append("active_operations",
+                        json::serialize(json::object{{"operations", std::move(all)}}));
+        } else if constexpr (std::is_same_v<T, runtime::OperationBegin>) {
+          events.append(
+              "operation_begin",
+              json::serialize(json::object{{"id", e.id}, {"kind", runtime::to_string(e.kind)}}));
+        } else if constexpr (std::is_same_v<T, runtime::OperationProgress>) {
+          operations[e.id] = e.operation;
+          json::value v = to_json(e.operation);
+          v.as_object()["id"] = e.id;
+          events.append("operation_progress", json::serialize(v));
+        } else if constexpr (std::is_same_v<T, runtime::OperationFinished>) {
+          events.append(
+              "operation_finished",
+              json::serialize(json::object{{"id", e.id}, {"kind", runtime::to_string(e.kind)}}));
+        } else if constexpr (std::is_same_v<T, runtime::OperationFailed>) {
+          events.append("operation_failed",
+                        json::serialize(json::object{{"id", e.id},
+                                                     {"kind", runtime::to_string(e.kind)},
+                                                     {"reason", e.reason},
+                                                     {"rolled_back", e.rolled_back}}));
+        } else if constexpr (std::is_same_v<T, runtime::OperationRefused>) {
+          events.append("operation_refused",
+                        json::serialize(json::object{{"id", e.id}, {"reason", e.reason}}));
+        } else if constexpr (std::is_same_v<T, runtime::GameRecovered>) {
+          json::array notes;
+          for (const auto& n : e.notes) notes.emplace_back(n);
+          events.append("game_recovered",
+                        json::serialize(json::object{
+                            {"id", e.id}, {"outcome", e.outcome}, {"notes", std::move(notes)}}));
         } else if constexpr (std::is_same_v<T, runtime::RuntimeFailure>) {
           events.append("runtime_failure",
                         json::serialize(json::object{{"task", e.task}, {"message", e.message}}));

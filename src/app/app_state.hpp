@@ -23,6 +23,7 @@ struct AppState {
   std::uint16_t quic_port = 0;
   runtime::LibrarySnapshot library;
   std::map<std::string, runtime::PeerView> peers;
+  std::map<std::string, runtime::ActiveOperation> operations;
   EventLog events;
 
   // Folds an event into the state and appends it to the event log.
@@ -35,5 +36,6 @@ struct AppState {
 
 boost::json::value to_json(const runtime::GameView& g);
 boost::json::value to_json(const runtime::PeerView& p);
+boost::json::value to_json(const runtime::ActiveOperation& op);
 
 }  // namespace lanspread::app

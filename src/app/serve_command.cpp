@@ -93,6 +93,18 @@ void log_event(const runtime::PeerEvent& event) {
                        e.peers.size());
         } else if constexpr (std::is_same_v<T, runtime::GetGameFailed>) {
           spdlog::warn("{}: {}", e.id, e.reason);
+        } else if constexpr (std::is_same_v<T, runtime::OperationBegin>) {
+          spdlog::info("{}: {} started", e.id, runtime::to_string(e.kind));
+        } else if constexpr (std::is_same_v<T, runtime::OperationFinished>) {
+          spdlog::info("{}: {} finished", e.id, runtime::to_string(e.kind));
+        } else if constexpr (std::is_same_v<T, runtime::OperationFailed>) {
+          spdlog::error("{}: {} failed ({}): {}", e.id, runtime::to_string(e.kind),
+                        e.rolled_back ? "nothing changed" : "left for recovery", e.reason);
+        } else if constexpr (std::is_same_v<T, runtime::OperationRefused>) {
+          spdlog::warn("{}: refused: {}", e.id, e.reason);
+        } else if constexpr (std::is_same_v<T, runtime::GameRecovered>) {
+          spdlog::warn("{}: recovered an interrupted operation ({}){}{}", e.id, e.outcome,
+                       e.notes.empty() ? "" : ": ", fmt::join(e.notes, "; "));
         }
       },
       event);

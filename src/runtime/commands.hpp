@@ -7,6 +7,7 @@
 #include "runtime/game_view.hpp"
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -29,9 +30,36 @@ struct SetGameDir {
   std::filesystem::path dir;
 };
 struct GetPeerCount {};
+// Extracts the downloaded game into local/ (an update when local/ exists).
+struct InstallGame {
+  std::string id;
+};
+// Deletes local/ (player files included); the download stays.
+struct UninstallGame {
+  std::string id;
+};
+// Deletes the whole downloaded game; refused while it is installed or busy.
+struct RemoveDownloadedGame {
+  std::string id;
+};
+// Stops the running install-side operation of a game (rolled back).
+struct CancelOperation {
+  std::string id;
+};
 
-using PeerCommand =
-    std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount>;
+using PeerCommand = std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount,
+                                 InstallGame, UninstallGame, RemoveDownloadedGame, CancelOperation>;
+
+enum class OperationKind { install, update, uninstall, remove };
+std::string_view to_string(OperationKind k) noexcept;
+
+// What runs on a game right now; the single source of truth for front ends.
+struct ActiveOperation {
+  OperationKind kind = OperationKind::install;
+  std::string phase;  // "starting", "extracting", "copying", "carrying", "removing"
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;
+};
 
 // ---- events ----
 struct PeerView {
@@ -85,8 +113,44 @@ struct RuntimeFailure {
   std::string message;
 };
 
-using PeerEvent =
-    std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed, PeerJoined,
-                 PeerLeft, PeerCount, GameDirChanged, GameDirRejected, RuntimeFailure>;
+struct OperationBegin {
+  std::string id;
+  OperationKind kind;
+};
+struct OperationProgress {
+  std::string id;
+  ActiveOperation operation;
+};
+struct OperationFinished {
+  std::string id;
+  OperationKind kind;
+};
+// `rolled_back`: the game is as it was before (always, unless recovery itself failed).
+struct OperationFailed {
+  std::string id;
+  OperationKind kind;
+  std::string reason;
+  bool rolled_back = true;
+};
+// The command was not started; `reason` says why and what to do.
+struct OperationRefused {
+  std::string id;
+  std::string reason;
+};
+// Every running operation (sent whenever one starts, changes phase or ends).
+struct ActiveOperations {
+  std::map<std::string, ActiveOperation> operations;
+};
+// Startup recovery repaired an interrupted operation.
+struct GameRecovered {
+  std::string id;
+  std::string outcome;  // "rolled_back", "rolled_forward", "tidied", or "failed"
+  std::vector<std::string> notes;
+};
+
+using PeerEvent = std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed,
+                               PeerJoined, PeerLeft, PeerCount, GameDirChanged, GameDirRejected,
+                               RuntimeFailure, OperationBegin, OperationProgress, OperationFinished,
+                               OperationFailed, OperationRefused, ActiveOperations, GameRecovered>;
 
 }  // namespace lanspread::runtime

@@ -64,9 +64,15 @@ void LibraryMonitor::hold(const std::string& id) {
   held_.insert(id);
 }
 
-void LibraryMonitor::release(const std::string& id) {
+void LibraryMonitor::release(const std::string& id, bool rescan_now) {
   held_.erase(id);
-  rescan(id);
+  if (rescan_now) rescan(id);
+}
+
+void LibraryMonitor::update(const std::string& id, std::optional<library::LocalGame> game) {
+  std::vector<std::pair<std::string, std::optional<library::LocalGame>>> one;
+  one.emplace_back(id, std::move(game));
+  apply(std::move(one));
 }
 
 void LibraryMonitor::rescan(const std::string& id) {

@@ -43,7 +43,11 @@ class LibraryMonitor : public std::enable_shared_from_this<LibraryMonitor> {
 
   // An operation owns `id`: changes are recorded but not rescanned until release().
   void hold(const std::string& id);
-  void release(const std::string& id);
+  void release(const std::string& id, bool rescan = true);
+  // Installs a fresh scan of one root (an operation rescanned it as its last step), so the
+  // snapshot is current the moment the operation reports that it finished.
+  void update(const std::string& id, std::optional<library::LocalGame> game);
+  const MonitorSettings& settings() const { return settings_; }
   // Asks for a rescan of `id` (e.g. after an operation wrote into its root).
   void rescan(const std::string& id);
 

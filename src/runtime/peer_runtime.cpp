@@ -1,5 +1,9 @@
 #include "runtime/peer_runtime.hpp"
 
+#include "install/libarchive_unpacker.hpp"
+#include "install/recovery.hpp"
+#include "install/remove_game.hpp"
+#include "install/transaction.hpp"
 #include "library/version.hpp"
 
 #include "runtime/error.hpp"
@@ -26,6 +30,20 @@ namespace lanspread::runtime {
 namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
+
+std::string_view to_string(OperationKind k) noexcept {
+  switch (k) {
+    case OperationKind::install:
+      return "install";
+    case OperationKind::update:
+      return "update";
+    case OperationKind::uninstall:
+      return "uninstall";
+    case OperationKind::remove:
+      return "remove";
+  }
+  return "install";
+}
 
 boost::system::result<void> validate_games_dir(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -77,6 +95,12 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   awaitable<void> refresh(std::string id);
   awaitable<void> get_game(std::string id, bool from_peers_only);
   awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
+  void start_operation(const std::string& id, OperationKind requested);
+  void on_operation_progress(const std::string& id, const install::Progress& p);
+  void finish_operation(const std::string& id, OperationKind kind, boost::system::error_code ec,
+                        std::string detail);
+  void emit_operations();
+  void recover(const std::filesystem::path& dir);
 
   PeerConfig config_;
   EventSink sink_;
@@ -89,6 +113,13 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   std::shared_ptr<GameServer> server_;
   std::unique_ptr<PeerDiscovery> discovery_;
   PeerGameDB peers_;
+  struct RunningOperation {
+    ActiveOperation state;
+    std::stop_source stop;
+    Clock::time_point last_report{};
+  };
+  std::map<std::string, RunningOperation> operations_;
+  std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
   std::map<std::string, int> failures_;
   std::set<std::string> busy_;  // peers with a ping or refresh in flight
   bool stopping_ = false;
@@ -113,6 +144,9 @@ boost::system::result<void> PeerRuntime::start() {
   if (!config_.catalog)
     config_.catalog = std::make_shared<library::Catalog>(library::Catalog::bundled());
   if (auto ok = validate_games_dir(config_.games_dir); !ok) return ok.error();
+  if (!config_.unpacker) config_.unpacker = std::make_shared<install::LibarchiveUnpacker>();
+  // Repair interrupted installs before anything looks at the games dir.
+  recover(config_.games_dir);
   auto identity = transport::Identity::load_or_create(config_.state_dir);
   if (!identity) return identity.error();
   peer_id_ = (*identity)->peer_id();
@@ -153,6 +187,8 @@ boost::system::result<void> PeerRuntime::start() {
 
   work_.emplace(io_.get_executor());
   asio::post(io_, [self = shared_from_this()] {
+    for (auto& r : self->recovered_) self->emit(std::move(r));
+    self->recovered_.clear();
     self->monitor_->start();
     if (self->config_.discovery) {
       self->discovery_ = self->config_.discovery(self->io_.get_executor());
@@ -400,14 +436,165 @@ void PeerRuntime::on_command(PeerCommand c) {
             emit(GameDirRejected{cmd.dir, ok.error().message()});
             return;
           }
+          if (!operations_.empty()) {
+            emit(GameDirRejected{cmd.dir, "operations are running; wait for them or cancel them"});
+            return;
+          }
+          recover(cmd.dir);
+          for (auto& r : recovered_) emit(std::move(r));
+          recovered_.clear();
           config_.games_dir = cmd.dir;
           monitor_->set_games_dir(cmd.dir);
           emit(GameDirChanged{cmd.dir});
         } else if constexpr (std::is_same_v<T, GetPeerCount>) {
           emit(PeerCount{peers_.peer_count()});
+        } else if constexpr (std::is_same_v<T, InstallGame>) {
+          start_operation(cmd.id, OperationKind::install);
+        } else if constexpr (std::is_same_v<T, UninstallGame>) {
+          start_operation(cmd.id, OperationKind::uninstall);
+        } else if constexpr (std::is_same_v<T, RemoveDownloadedGame>) {
+          start_operation(cmd.id, OperationKind::remove);
+        } else if constexpr (std::is_same_v<T, CancelOperation>) {
+          if (auto it = operations_.find(cmd.id); it != operations_.end())
+            it->second.stop.request_stop();
         }
       },
       c);
+}
+
+// ---- install-side operations -------------------------------------------------------------
+
+void PeerRuntime::recover(const std::filesystem::path& dir) {
+  // Blocking, but only at start and on a games-dir switch, before the dir is used.
+  const auto catalog = config_.catalog;
+  for (auto& root : install::recover_games_dir(
+           dir, [catalog](std::string_view id) { return catalog->contains(id); })) {
+    if (root.report && root.report->outcome == install::RecoveryReport::Outcome::clean) continue;
+    GameRecovered r;
+    r.id = root.name;
+    if (root.report) {
+      r.outcome = std::string(install::to_string(root.report->outcome));
+      r.notes = root.report->notes;
+    } else {
+      r.outcome = "failed";
+      r.notes.push_back(root.report.error().message());
+    }
+    recovered_.push_back(std::move(r));
+  }
+}
+
+void PeerRuntime::start_operation(const std::string& id, OperationKind requested) {
+  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
+  if (!config_.catalog->contains(id)) return refuse("'" + id + "' is not a catalog game");
+  if (operations_.contains(id)) {
+    return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
+  }
+  const auto lib = monitor_->snapshot();
+  const library::LocalGame* g = lib ? lib->find(id) : nullptr;
+  OperationKind kind = requested;
+  std::string version;
+  switch (requested) {
+    case OperationKind::install:
+    case OperationKind::update:
+      if (g == nullptr || !g->downloaded || g->version.empty()) {
+        return refuse("'" + id + "' is not downloaded; download it first");
+      }
+      kind = g->installed ? OperationKind::update : OperationKind::install;
+      version = g->version;
+      break;
+    case OperationKind::uninstall:
+      if (g == nullptr || !g->installed) return refuse("'" + id + "' is not installed");
+      break;
+    case OperationKind::remove:
+      if (g == nullptr || !g->downloaded) return refuse("'" + id + "' is not downloaded");
+      if (g->installed) return refuse("installed games cannot be removed; uninstall first");
+      break;
+  }
+  RunningOperation& op = operations_[id];
+  op.state = ActiveOperation{kind, "starting", 0, 0};
+  monitor_->hold(id);  // no rescan of a half-written root
+  emit(OperationBegin{id, kind});
+  emit_operations();
+
+  std::weak_ptr<PeerRuntime> weak = weak_from_this();
+  asio::post(disk_, [weak, id, kind, version, stop = op.stop.get_token(),
+                     games_dir = config_.games_dir, unpacker = config_.unpacker,
+                     catalog = config_.catalog, scan_options = monitor_->settings().scan,
+                     net = io_.get_executor()] {
+    install::OperationContext ctx;
+    ctx.stop = stop;
+    ctx.progress = [weak, id, net](const install::Progress& p) {
+      asio::post(net, [weak, id, phase = std::string(p.phase), done = p.done, total = p.total] {
+        if (auto self = weak.lock()) self->on_operation_progress(id, {phase, done, total});
+      });
+    };
+    boost::system::error_code ec;
+    const auto root = games_dir / id;
+    if (kind == OperationKind::install || kind == OperationKind::update) {
+      install::InstallOptions opts;
+      opts.unpacker = unpacker.get();
+      opts.version = version;
+      auto r = install::install_game(root, opts, ctx);
+      if (!r) ec = r.error();
+    } else if (kind == OperationKind::uninstall) {
+      auto r = install::uninstall_game(root, ctx);
+      if (!r) ec = r.error();
+    } else {
+      install::RemoveGuards guards;
+      guards.is_catalog_id = [catalog](std::string_view g) { return catalog->contains(g); };
+      // The runtime lets one operation run per game, and this is it.
+      guards.is_in_flight = [](std::string_view) { return false; };
+      auto r = install::remove_downloaded_game(games_dir, id, guards, ctx);
+      if (!r) ec = r.error();
+    }
+    // Rescan here, so the library is current when the operation reports its end (a front
+    // end may act on the new state at once).
+    auto rescanned = library::scan_game(games_dir, id, scan_options);
+    std::optional<library::LocalGame> game;
+    if (rescanned) game = std::move(*rescanned);
+    asio::post(net, [weak, id, kind, ec, detail = ctx.detail, game = std::move(game)]() mutable {
+      if (auto self = weak.lock()) {
+        self->monitor_->update(id, std::move(game));
+        self->finish_operation(id, kind, ec, detail);
+      }
+    });
+  });
+}
+
+void PeerRuntime::on_operation_progress(const std::string& id, const install::Progress& p) {
+  auto it = operations_.find(id);
+  if (it == operations_.end()) return;
+  ActiveOperation& s = it->second.state;
+  const bool new_phase = s.phase != p.phase;
+  s.phase = std::string(p.phase);
+  s.done = p.done;
+  s.total = p.total;
+  // About 4 reports a second, plus every change of phase.
+  const auto now = Clock::now();
+  if (!new_phase && now - it->second.last_report < std::chrono::milliseconds(250)) return;
+  it->second.last_report = now;
+  emit(OperationProgress{id, s});
+  if (new_phase) emit_operations();
+}
+
+void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
+                                   boost::system::error_code ec, std::string detail) {
+  operations_.erase(id);
+  monitor_->release(id, false);  // the root was rescanned as the operation's last step
+  if (!ec) {
+    emit(OperationFinished{id, kind});
+  } else {
+    std::string reason = ec.message();
+    if (!detail.empty()) reason += ": " + detail;
+    emit(OperationFailed{id, kind, std::move(reason), true});
+  }
+  emit_operations();
+}
+
+void PeerRuntime::emit_operations() {
+  ActiveOperations all;
+  for (const auto& [id, op] : operations_) all.operations.emplace(id, op.state);
+  emit(std::move(all));
 }
 
 // ---- handle -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 // event sink must not block (queue and return).
 #pragma once
 
+#include "install/unpacker.hpp"
 #include "library/catalog.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/library_monitor.hpp"
@@ -35,6 +36,8 @@ struct PeerConfig {
   std::chrono::milliseconds request_timeout{5000};
   int ping_failures_before_prune = 3;
   unsigned disk_threads = 2;
+  // Extracts archives on install; null: the libarchive unpacker.
+  std::shared_ptr<const install::Unpacker> unpacker;
   // How peers are found. Null: no discovery (peers only through add_peer, for tools).
   std::function<std::unique_ptr<PeerDiscovery>(boost::asio::any_io_executor)> discovery;
 };

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import unittest
+import zipfile
 
 BIN = None
 
@@ -184,6 +185,51 @@ class Api(unittest.TestCase):
         self.assertIn("games_dir_changed", types)
         # Put the games dir back for other tests.
         self.d.request("PUT", "/api/v1/settings/games-dir", body=json.dumps({"path": self.d.games}))
+
+    def wait_game(self, gid, predicate, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st, games = self.d.request("GET", "/api/v1/games")
+            g = next((g for g in games["games"] if g["id"] == gid), None)
+            if g is not None and predicate(g):
+                return g
+            time.sleep(0.1)
+        self.fail(f"{gid} never reached the expected state; last: {g}")
+
+    def test_install_uninstall_remove(self):
+        root = os.path.join(self.d.games, "teeworlds")
+        os.makedirs(root)
+        with zipfile.ZipFile(os.path.join(root, "teeworlds.zip"), "w") as z:
+            z.writestr("teeworlds/teeworlds", "#!/bin/sh\n")
+            z.writestr("teeworlds/data/maps/dm1.map", "map")
+        with open(os.path.join(root, "version.ini"), "w") as f:
+            f.write("0.7.5\n")
+        self.wait_game("teeworlds", lambda g: g["downloaded"])
+        st, body = self.d.request("POST", "/api/v1/games/teeworlds/uninstall")
+        self.assertEqual((st, body["error"]["code"]), (409, "refused"))
+        st, body = self.d.request("POST", "/api/v1/games/teeworlds/install")
+        self.assertEqual(st, 202, body)
+        g = self.wait_game("teeworlds", lambda g: g["installed"] and g["active_operation"] is None)
+        self.assertTrue(os.path.isfile(os.path.join(root, "local", "teeworlds", "data", "maps", "dm1.map")))
+        st, body = self.d.request("POST", "/api/v1/games/teeworlds/remove")
+        self.assertEqual(st, 409)
+        self.assertIn("uninstall first", body["error"]["message"])
+        st, body = self.d.request("POST", "/api/v1/games/teeworlds/uninstall")
+        self.assertEqual(st, 202, body)
+        self.wait_game("teeworlds", lambda g: not g["installed"] and g["active_operation"] is None)
+        self.assertTrue(os.path.isfile(os.path.join(root, "teeworlds.zip")))
+        st, body = self.d.request("POST", "/api/v1/games/teeworlds/remove")
+        self.assertEqual(st, 202, body)
+        self.wait_game("teeworlds", lambda g: not g["downloaded"])
+        self.assertFalse(os.path.exists(root))
+        st, body = self.d.request("POST", "/api/v1/games/nosuchgame/install")
+        self.assertEqual(st, 404)
+        st, body = self.d.request("GET", "/api/v1/games/teeworlds/install")
+        self.assertEqual(st, 405)
+        st, events = self.d.request("GET", "/api/v1/events?since=0&timeout_ms=100")
+        types = [e["type"] for e in events["events"]]
+        for t in ("operation_begin", "operation_finished", "active_operations"):
+            self.assertIn(t, types)
 
     def test_websocket_replays_from_a_cursor(self):
         s = ws_connect(self.d.port, "/api/v1/events/ws?since=1")

@@ -1,6 +1,7 @@
 // Two peer runtimes in one process on loopback, introduced directly (no mDNS).
 #include "runtime/peer_runtime.hpp"
 
+#include "../../install/test/test_support.hpp"
 #include "../../library/test/temp_dir.hpp"
 
 #include <netinet/in.h>
@@ -35,12 +36,19 @@ class Events {
       cv_.notify_all();
     };
   }
+  // Where the log stands now: wait(..., mark) then only looks at later events.
+  std::size_t mark() {
+    std::lock_guard lock(mutex_);
+    return events_.size();
+  }
   template <class T, class Pred>
-  std::optional<T> wait(Pred pred, std::chrono::milliseconds limit = 10s) {
+  std::optional<T> wait(Pred pred, std::chrono::milliseconds limit = 10s, std::size_t from = 0) {
     std::unique_lock lock(mutex_);
     std::optional<T> found;
     cv_.wait_for(lock, limit, [&] {
-      for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+      for (auto it = events_.rbegin();
+           it != events_.rend() - static_cast<std::ptrdiff_t>(std::min(from, events_.size()));
+           ++it) {
         if (const T* e = std::get_if<T>(&*it); e && pred(*e)) {
           found = *e;
           return true;
@@ -186,6 +194,73 @@ TEST(PeerRuntime, SetGameDirIsValidated) {
   a.handle.reset();
   a.start();
   EXPECT_EQ(a.handle->peer_id(), id);
+}
+
+// Guards against install-side commands doing something other than they say, running when
+// they must not, or leaving the operation snapshot stale.
+TEST(PeerRuntime, InstallUninstallRemoveThroughCommands) {
+  TestPeer a;
+  write_file(a.games / "alpha/version.ini", "1\n");
+  install::test::write_archive(
+      a.games / "alpha/game.zip", install::test::Format::zip,
+      {install::test::file("bin/game", "ELF"), install::test::file("data/a.txt", "aaa")});
+  a.start();
+  ASSERT_TRUE(a.events.wait<LocalLibraryChanged>([](const auto& e) {
+    const auto* g = e.library->find("alpha");
+    return g && g->downloaded;
+  }));
+  auto refused = [&](PeerCommand c, const std::string& id, const std::string& words) {
+    a.handle->send(std::move(c));
+    return a.events
+        .wait<OperationRefused>(
+            [&](const auto& e) { return e.id == id && e.reason.find(words) != std::string::npos; })
+        .has_value();
+  };
+  EXPECT_TRUE(refused(UninstallGame{"alpha"}, "alpha", "not installed"));
+  EXPECT_TRUE(refused(InstallGame{"beta"}, "beta", "not downloaded"));
+  EXPECT_TRUE(refused(InstallGame{"nope"}, "nope", "not a catalog game"));
+
+  const auto before_install = a.events.mark();
+  a.handle->send(InstallGame{"alpha"});
+  ASSERT_TRUE(a.events.wait<OperationFinished>([](const auto& e) { return e.id == "alpha"; }, 10s,
+                                               before_install));
+  EXPECT_TRUE(a.events.wait<ActiveOperations>(
+      [](const auto& e) { return e.operations.contains("alpha"); }));
+  EXPECT_EQ(lanspread::testing::read_file(a.games / "alpha/local/bin/game"), "ELF");
+  ASSERT_TRUE(a.events.wait<LocalLibraryChanged>(
+      [](const auto& e) {
+        const auto* g = e.library->find("alpha");
+        return g && g->installed;
+      },
+      10s, before_install));
+  EXPECT_TRUE(refused(RemoveDownloadedGame{"alpha"}, "alpha", "uninstall first"));
+
+  const auto before_uninstall = a.events.mark();
+  a.handle->send(UninstallGame{"alpha"});
+  ASSERT_TRUE(a.events.wait<OperationFinished>(
+      [](const auto& e) { return e.id == "alpha" && e.kind == OperationKind::uninstall; }));
+  EXPECT_FALSE(std::filesystem::exists(a.games / "alpha/local"));
+  EXPECT_TRUE(std::filesystem::exists(a.games / "alpha/game.zip"));
+  ASSERT_TRUE(a.events.wait<LocalLibraryChanged>(
+      [](const auto& e) {
+        const auto* g = e.library->find("alpha");
+        return g && !g->installed;
+      },
+      10s, before_uninstall));
+
+  const auto before_remove = a.events.mark();
+  a.handle->send(RemoveDownloadedGame{"alpha"});
+  if (auto failed =
+          a.events.wait<OperationFailed>([](const auto& e) { return e.id == "alpha"; }, 2s)) {
+    ADD_FAILURE() << failed->reason;
+  }
+  ASSERT_TRUE(a.events.wait<OperationFinished>(
+      [](const auto& e) { return e.id == "alpha" && e.kind == OperationKind::remove; }));
+  EXPECT_FALSE(std::filesystem::exists(a.games / "alpha"));
+  EXPECT_TRUE(a.events.wait<LocalLibraryChanged>(
+      [](const auto& e) { return e.library->find("alpha") == nullptr; }));
+  EXPECT_TRUE(a.events.wait<ActiveOperations>([](const auto& e) { return e.operations.empty(); },
+                                              10s, before_remove));
 }
 
 }  // namespace
