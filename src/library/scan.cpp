@@ -7,6 +7,7 @@
 #include "library/version.hpp"
 #include "proto/validate.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,19 +32,27 @@ std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
-// Collects payload entries below `dir` without following symlinks; `local/` at the top and
-// reserved names anywhere are left out.
-void walk(const fs::path& dir, const std::string& prefix, std::size_t depth,
-          std::vector<Entry>& out, std::vector<std::string>& problems) {
-  std::error_code ec;
-  fs::directory_iterator it(dir, fs::directory_options::none, ec);
-  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
+// Collects payload entries below the directory `dfd` without following symlinks; `local/` at
+// the top and reserved names anywhere are left out. Works on directory file descriptors
+// (openat/fstatat), so no path is walked twice and no symlink can be swapped in on the way.
+void walk_fd(int dfd, const std::string& prefix, std::size_t depth, std::vector<Entry>& out,
+             std::vector<std::string>& problems) {
+  DIR* dir = ::fdopendir(dfd);
+  if (dir == nullptr) {
+    ::close(dfd);
+    problems.push_back("cannot list " + (prefix.empty() ? std::string(".") : prefix) + ": " +
+                       std::strerror(errno));
+    return;
+  }
+  errno = 0;
+  while (const dirent* d = ::readdir(dir)) {
+    const std::string name = d->d_name;
+    if (name == "." || name == "..") continue;
     if (proto::is_reserved_name(name)) continue;
     if (depth == 0 && name == kLocalDir) continue;
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0) {
+    if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       problems.push_back("cannot inspect " + rel + ": " + std::strerror(errno));
       continue;
     }
@@ -58,15 +67,27 @@ void walk(const fs::path& dir, const std::string& prefix, std::size_t depth,
     }
     if (S_ISDIR(st.st_mode)) {
       out.push_back({rel, 0, 0, true});
-      walk(it->path(), rel, depth + 1, out, problems);
+      if (depth + 1 >= proto::kMaxPathDepth) continue;
+      const int sub = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) {
+        problems.push_back("cannot list " + rel + ": " + std::strerror(errno));
+        continue;
+      }
+      walk_fd(sub, rel, depth + 1, out, problems);
     } else {
       out.push_back({rel, static_cast<std::uint64_t>(st.st_size), mtime_ns(st), false});
     }
   }
-  if (ec) {
-    problems.push_back("cannot list " + (prefix.empty() ? std::string(".") : prefix) + ": " +
-                       ec.message());
+  ::closedir(dir);  // also closes dfd
+}
+
+void walk(const fs::path& root, std::vector<Entry>& out, std::vector<std::string>& problems) {
+  const int dfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) {
+    problems.push_back(std::string("cannot list .: ") + std::strerror(errno));
+    return;
   }
+  walk_fd(dfd, "", 0, out, problems);
 }
 
 // One root while it is being scanned.
@@ -118,7 +139,7 @@ std::optional<LocalGame> inspect(const fs::path& game_dir, std::string_view id,
   const fs::path local_path = g.root / kLocalDir;
   g.installed = ::lstat(local_path.c_str(), &lst) == 0 && S_ISDIR(lst.st_mode);
 
-  walk(g.root, "", 0, entries, g.problems);
+  walk(g.root, entries, g.problems);
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.rel < b.rel; });
   for (const auto& e : entries) {
@@ -127,6 +148,23 @@ std::optional<LocalGame> inspect(const fs::path& game_dir, std::string_view id,
     ++g.file_count;
   }
   return g;
+}
+
+unsigned thread_count(const ScanOptions& options, std::size_t work) {
+  unsigned n = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  return std::max(1u, std::min<unsigned>(n, static_cast<unsigned>(std::max<std::size_t>(work, 1))));
+}
+
+// Runs fn(i) for i in [0, n) on up to `threads` threads (the caller's among them).
+template <class F>
+void parallel_for(std::size_t n, unsigned threads, F&& fn) {
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
 }
 
 void hash_one(const Job& job, std::uint64_t chunk_size) {
@@ -244,17 +282,26 @@ boost::system::result<void> check_games_dir(const fs::path& game_dir) {
 
 boost::system::result<void> hash_roots(std::vector<std::unique_ptr<Pending>>& roots,
                                        const ScanOptions& options) {
+  // Planning reads each root's index: spread over the threads too, it is most of a warm scan.
+  std::vector<std::vector<Job>> planned(roots.size());
+  std::vector<std::uint64_t> bytes(roots.size(), 0);
+  auto hashed = [&](const Pending& p) {
+    return options.hash && p.game.downloaded && !p.game.version.empty();
+  };
+  parallel_for(roots.size(), thread_count(options, roots.size()), [&](std::size_t i) {
+    if (hashed(*roots[i])) plan(*roots[i], options, planned[i], bytes[i]);
+  });
   std::vector<Job> jobs;
   std::uint64_t total = 0;
-  std::vector<Pending*> hashed;
-  for (auto& p : roots) {
-    if (!options.hash || !p->game.downloaded || p->game.version.empty()) continue;
-    plan(*p, options, jobs, total);
-    hashed.push_back(p.get());
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    jobs.insert(jobs.end(), planned[i].begin(), planned[i].end());
+    total += bytes[i];
   }
   run_jobs(jobs, options, total);
   if (options.cancel && options.cancel->load()) return errc::cancelled;
-  for (Pending* p : hashed) finish(*p, options);
+  parallel_for(roots.size(), thread_count(options, roots.size()), [&](std::size_t i) {
+    if (hashed(*roots[i])) finish(*roots[i], options);
+  });
   return {};
 }
 
@@ -294,24 +341,36 @@ boost::system::result<LocalLibrary> scan_local_library(const fs::path& game_dir,
   if (ec) return errc::games_dir_unreadable;
   std::sort(names.begin(), names.end());
 
-  std::vector<std::unique_ptr<Pending>> roots;
+  std::vector<std::string> ids;
   for (const auto& name : names) {
-    if (!catalog.contains(name)) {
+    if (catalog.contains(name)) {
+      ids.push_back(name);
+    } else {
       lib.ignored.push_back({name, "not a catalog id"});
-      continue;
     }
-    auto p = std::make_unique<Pending>();
-    auto game = inspect(game_dir, name, p->entries);
-    if (!game) {
-      struct stat st {};
-      const bool link = ::lstat((game_dir / name).c_str(), &st) == 0 && S_ISLNK(st.st_mode);
-      lib.ignored.push_back(
-          {name, link ? "symlink (game roots must be real directories)" : "not a directory"});
-      continue;
-    }
-    p->game = std::move(*game);
-    roots.push_back(std::move(p));
   }
+  // Walking the roots (a stat per file) is the other half of a warm scan: in parallel too.
+  std::vector<std::unique_ptr<Pending>> inspected(ids.size());
+  parallel_for(ids.size(), thread_count(options, ids.size()), [&](std::size_t i) {
+    auto p = std::make_unique<Pending>();
+    auto game = inspect(game_dir, ids[i], p->entries);
+    if (!game) return;
+    p->game = std::move(*game);
+    inspected[i] = std::move(p);
+  });
+  std::vector<std::unique_ptr<Pending>> roots;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (inspected[i]) {
+      roots.push_back(std::move(inspected[i]));
+      continue;
+    }
+    struct stat st {};
+    const bool link = ::lstat((game_dir / ids[i]).c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+    lib.ignored.push_back(
+        {ids[i], link ? "symlink (game roots must be real directories)" : "not a directory"});
+  }
+  std::sort(lib.ignored.begin(), lib.ignored.end(),
+            [](const IgnoredEntry& x, const IgnoredEntry& y) { return x.name < y.name; });
   if (auto ok = hash_roots(roots, options); !ok) return ok.error();
   for (auto& p : roots) lib.games.push_back(std::move(p->game));
   return lib;
