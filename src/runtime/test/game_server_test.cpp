@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace lanspread::runtime {
 namespace {
 
@@ -256,6 +258,61 @@ TEST_F(GameServerTest, SilentStreamsAreResetAfterTheTimeout) {
         EXPECT_TRUE(pong.response && std::holds_alternative<proto::Pong>(*pong.response));
       },
       config);
+}
+
+// Guards against one hostile client (garbage frames, traversal, huge ranges, streams it
+// abandons) slowing or breaking the service of a well-behaved peer on the same server.
+TEST_F(GameServerTest, HostileClientDoesNotDisturbAWellBehavedPeer) {
+  run([&](GameServer& server, std::shared_ptr<transport::Connection> hostile) -> awaitable<void> {
+    // A second, well-behaved peer on its own endpoint and connection.
+    auto ex = co_await asio::this_coro::executor;
+    auto good_ep = *transport::Endpoint::open(static_cast<asio::io_context&>(ex.context()),
+                                              loopback(), transport::TransportSettings{},
+                                              *transport::Identity::generate());
+    auto server_id =
+        std::get<proto::Pong>(*(co_await ask(hostile, proto::Ping{})).response).peer_id;
+    auto good = co_await good_ep->dial(hostile->remote(), server_id);
+    EXPECT_TRUE(good);
+    if (!good) co_return;
+
+    bool hostile_done = false;
+    asio::co_spawn(
+        ex,
+        [&]() -> awaitable<void> {
+          std::mt19937 rng(11);
+          for (int i = 0; i < 300; ++i) {
+            std::string junk(std::uniform_int_distribution<int>(0, 300)(rng), '\0');
+            for (auto& ch : junk) ch = static_cast<char>(rng());
+            const proto::Request variants[] = {
+                proto::GetGameFileData{"alpha", "../../etc/passwd"},
+                proto::GetGameFileChunk{"alpha", "data/big.bin", ~0ULL - 5, 10},
+                proto::GetGameFileData{"alpha", "local/save.dat"}, proto::GetGame{"beta"}};
+            if (i % 3 == 0) {
+              (void)co_await ask_raw(hostile, *proto::encode_frame(junk, 1 << 20), proto::Ping{});
+            } else {
+              const auto& r = variants[static_cast<std::size_t>(i) % 4];
+              (void)co_await ask_raw(hostile, *proto::frame_request(r), r);
+            }
+          }
+          hostile_done = true;
+        },
+        asio::detached);
+
+    const auto& manifest = *lib_->find("alpha")->manifest;
+    int verified = 0;
+    while (!hostile_done || verified < 20) {
+      for (const auto& f : manifest.files) {
+        if (f.is_dir || f.size == 0) continue;
+        const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, f.size);
+        auto chunk = co_await ask(*good, proto::GetGameFileChunk{"alpha", f.path, 0, len});
+        EXPECT_FALSE(chunk.error) << chunk.error.message();
+        EXPECT_EQ(library::sha256(chunk.bytes), f.chunk_hashes[0]) << f.path;
+        ++verified;
+      }
+    }
+    EXPECT_GE(server.stats().refused.load(), 200u);
+    good_ep->close();
+  });
 }
 
 }  // namespace
