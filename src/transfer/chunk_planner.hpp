@@ -1,0 +1,112 @@
+// Which peer fetches which chunk, when: pure data, no IO, no clock of its own (the caller
+// passes the time). Adaptive, not round-robin:
+//  - a shared queue of chunks; each source keeps up to `slots` chunk requests in flight and
+//    takes the next chunk when one completes, so a faster peer does more of the work;
+//  - a failed or stalled request puts its chunk back in the queue; the source is backed off,
+//    and dropped after repeated failures; a source that sent corrupt data is dropped at once;
+//  - end-game: when the queue is empty, idle slots duplicate the chunks in flight the longest
+//    (at most `max_copies` holders each); the first copy to complete wins and the others are
+//    cancelled.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lanspread::transfer {
+
+using Clock = std::chrono::steady_clock;
+using SourceId = std::string;
+using ChunkIndex = std::size_t;  // position in the planner's chunk list
+
+struct PlannerConfig {
+  std::size_t slots = 4;  // requests in flight per source
+  std::chrono::milliseconds stall_timeout{15'000};
+  std::chrono::milliseconds backoff{2'000};  // after a failure, doubled per failure
+  int max_failures = 3;                      // consecutive failures before a source is dropped
+  std::size_t max_copies = 2;                // holders of one chunk during end-game
+  int max_attempts = 8;                      // failed attempts of one chunk before giving up
+};
+
+struct Assignment {
+  SourceId source;
+  ChunkIndex chunk;
+  bool duplicate = false;  // an end-game copy of a chunk another source is fetching
+};
+
+struct Cancellation {
+  SourceId source;
+  ChunkIndex chunk;
+};
+
+enum class FailureKind { error, stalled, corrupt };
+
+class ChunkPlanner {
+ public:
+  // `sizes[i]` is the byte size of chunk i.
+  ChunkPlanner(std::vector<std::uint64_t> sizes, const std::vector<SourceId>& sources,
+               PlannerConfig config = {});
+
+  // Requests to start now, for every source with a free slot (call after every event).
+  std::vector<Assignment> next(Clock::time_point now);
+  // `source` delivered `chunk` verified. Returns the other holders to cancel (end-game).
+  std::vector<Cancellation> completed(const SourceId& source, ChunkIndex chunk);
+  // The request failed. The chunk goes back to the queue (unless another copy runs).
+  void failed(const SourceId& source, ChunkIndex chunk, FailureKind kind, Clock::time_point now);
+  // Requests running longer than the stall timeout: reported failed (`stalled`) and returned,
+  // so the caller cancels them.
+  std::vector<Cancellation> check_stalls(Clock::time_point now);
+
+  void add_source(const SourceId& source);
+  // A source went away: its requests return to the queue; returned so the caller cancels them.
+  std::vector<Cancellation> remove_source(const SourceId& source);
+
+  bool finished() const { return done_count_ == chunks_.size(); }
+  // True when chunks remain but nobody can fetch them (no usable source, or a chunk failed
+  // too often). `failure_reason()` says which.
+  bool stuck() const;
+  std::string failure_reason() const;
+
+  std::uint64_t bytes_done() const { return bytes_done_; }
+  std::uint64_t bytes_total() const { return bytes_total_; }
+  // Sources with at least one request in flight.
+  std::size_t active_sources() const;
+  std::size_t in_flight(const SourceId& source) const;
+  std::uint64_t completed_by(const SourceId& source) const;
+  bool usable(const SourceId& source) const;
+
+ private:
+  struct Chunk {
+    std::uint64_t size = 0;
+    bool done = false;
+    bool queued = false;
+    int attempts = 0;
+    std::map<SourceId, Clock::time_point> holders;  // source -> request start
+  };
+  struct Source {
+    std::set<ChunkIndex> running;
+    int failures = 0;  // consecutive
+    Clock::time_point backoff_until{};
+    bool dropped = false;
+    std::uint64_t completed = 0;
+  };
+  void requeue(ChunkIndex c);
+  std::optional<ChunkIndex> pop_queue();
+  std::optional<ChunkIndex> endgame_pick(const SourceId& source) const;
+
+  PlannerConfig config_;
+  std::vector<Chunk> chunks_;
+  std::vector<ChunkIndex> queue_;  // LIFO of requeued on top of FIFO order: see pop_queue
+  std::size_t queue_head_ = 0;
+  std::map<SourceId, Source> sources_;
+  std::size_t done_count_ = 0;
+  std::uint64_t bytes_done_ = 0;
+  std::uint64_t bytes_total_ = 0;
+  bool exhausted_chunk_ = false;  // some chunk failed max_attempts times
+};
+
+}  // namespace lanspread::transfer

@@ -1,0 +1,223 @@
+// The chunk planner driven by a virtual-time simulation of sources with given speeds and
+// behaviours (no sockets, no clock).
+#include "transfer/chunk_planner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+namespace lanspread::transfer {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::uint64_t kChunk = 8ULL << 20;
+
+enum class Behaviour { ok, fail, corrupt, hang };
+
+struct SourceModel {
+  double bytes_per_second = 100e6;
+  Behaviour behaviour = Behaviour::ok;
+};
+
+// Runs a whole download; returns the virtual seconds it took.
+struct Sim {
+  Sim(std::size_t chunks, std::map<SourceId, SourceModel> models, PlannerConfig config = {})
+      : models_(std::move(models)),
+        planner(std::vector<std::uint64_t>(chunks, kChunk), ids(models_), config) {}
+
+  static std::vector<SourceId> ids(const std::map<SourceId, SourceModel>& m) {
+    std::vector<SourceId> out;
+    for (const auto& [id, model] : m) out.push_back(id);
+    return out;
+  }
+
+  double run(std::chrono::seconds limit = 3600s) {
+    const auto start = now;
+    while (!planner.finished() && !planner.stuck() && now - start < limit) {
+      for (const auto& a : planner.next(now)) {
+        EXPECT_TRUE(planner.usable(a.source));
+        EXPECT_LE(planner.in_flight(a.source), 4u);
+        ++assignments;
+        duplicates += a.duplicate ? 1 : 0;
+        const auto& m = models_.at(a.source);
+        const auto took = std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(static_cast<double>(kChunk) / m.bytes_per_second));
+        const auto end = m.behaviour == Behaviour::hang ? Clock::time_point::max()
+                         : m.behaviour == Behaviour::ok ? now + took
+                                                        : now + 1ms;
+        running.push_back({a.source, a.chunk, end});
+      }
+      // Advance to the next completion, or to the next stall check.
+      auto next = now + 1s;
+      for (const auto& r : running) next = std::min(next, r.end);
+      now = std::max(now, next);
+      std::vector<Running> due;
+      std::erase_if(running, [&](const Running& r) {
+        if (r.end > now) return false;
+        due.push_back(r);
+        return true;
+      });
+      for (const auto& r : due) {
+        const auto b = models_.at(r.source).behaviour;
+        if (b == Behaviour::ok) {
+          if (std::find(done.begin(), done.end(), r.chunk) == done.end()) done.push_back(r.chunk);
+          for (const auto& c : planner.completed(r.source, r.chunk)) cancel(c);
+        } else {
+          planner.failed(r.source, r.chunk,
+                         b == Behaviour::corrupt ? FailureKind::corrupt : FailureKind::error, now);
+        }
+      }
+      for (const auto& c : planner.check_stalls(now)) cancel(c);
+    }
+    return std::chrono::duration<double>(now - start).count();
+  }
+
+  void cancel(const Cancellation& c) {
+    ++cancelled;
+    std::erase_if(running,
+                  [&](const Running& r) { return r.source == c.source && r.chunk == c.chunk; });
+  }
+
+  struct Running {
+    SourceId source;
+    ChunkIndex chunk;
+    Clock::time_point end;
+  };
+  std::map<SourceId, SourceModel> models_;
+  ChunkPlanner planner;
+  Clock::time_point now{};
+  std::vector<Running> running;
+  std::vector<ChunkIndex> done;
+  std::size_t assignments = 0;
+  std::size_t duplicates = 0;
+  std::size_t cancelled = 0;
+};
+
+// Guards against round-robin planning: a peer twice as fast must carry about twice the work.
+TEST(ChunkPlanner, WorkFollowsSpeed) {
+  Sim sim(300, {{"fast", {200e6}}, {"mid", {100e6}}, {"slow", {50e6}}});
+  sim.run();
+  ASSERT_TRUE(sim.planner.finished());
+  const double fast = static_cast<double>(sim.planner.completed_by("fast"));
+  const double slow = static_cast<double>(sim.planner.completed_by("slow"));
+  EXPECT_NEAR(fast / slow, 4.0, 1.0);
+  EXPECT_EQ(sim.planner.bytes_done(), 300 * kChunk);
+  EXPECT_EQ(sim.done.size(), 300u);
+}
+
+// Guards against a single source being underused or a zero-source download hanging.
+TEST(ChunkPlanner, SingleAndZeroSources) {
+  Sim one(10, {{"only", {}}});
+  one.run();
+  EXPECT_TRUE(one.planner.finished());
+  EXPECT_EQ(one.planner.completed_by("only"), 10 * kChunk);
+
+  ChunkPlanner none(std::vector<std::uint64_t>(3, kChunk), {});
+  EXPECT_TRUE(none.stuck());
+  EXPECT_EQ(none.failure_reason(), "no peer offers this version");
+  EXPECT_TRUE(none.next(Clock::now()).empty());
+  ChunkPlanner empty({}, {"a"});
+  EXPECT_TRUE(empty.finished());
+}
+
+// Guards against a failing peer stalling the download: its chunks go to others, it is backed
+// off, then dropped.
+TEST(ChunkPlanner, FailingSourceIsDropped) {
+  Sim sim(50, {{"good", {}}, {"bad", {100e6, Behaviour::fail}}});
+  sim.run();
+  ASSERT_TRUE(sim.planner.finished());
+  EXPECT_FALSE(sim.planner.usable("bad"));
+  EXPECT_EQ(sim.planner.completed_by("good"), 50 * kChunk);
+}
+
+// Guards against trusting a peer that sent corrupt data again.
+TEST(ChunkPlanner, CorruptSourceIsDroppedAtOnce) {
+  Sim sim(20, {{"good", {}}, {"liar", {1e9, Behaviour::corrupt}}});
+  sim.run();
+  ASSERT_TRUE(sim.planner.finished());
+  EXPECT_FALSE(sim.planner.usable("liar"));
+  EXPECT_EQ(sim.planner.completed_by("liar"), 0u);
+}
+
+// Guards against a peer that accepts requests and then goes silent holding chunks forever.
+TEST(ChunkPlanner, StalledRequestsMoveOn) {
+  PlannerConfig config;
+  config.stall_timeout = 5s;
+  Sim sim(20, {{"good", {}}, {"mute", {100e6, Behaviour::hang}}}, config);
+  sim.run();
+  ASSERT_TRUE(sim.planner.finished());
+  EXPECT_EQ(sim.planner.completed_by("good"), 20 * kChunk);
+  EXPECT_GT(sim.cancelled, 0u);
+}
+
+// Guards against the last chunks waiting on the slowest peer: idle fast peers duplicate them
+// and the slow copies are cancelled.
+TEST(ChunkPlanner, EndGameDuplicatesTheSlowestChunks) {
+  Sim with(40, {{"fast", {400e6}}, {"crawl", {1e6}}});
+  const double t = with.run();
+  ASSERT_TRUE(with.planner.finished());
+  EXPECT_GT(with.duplicates, 0u);
+  EXPECT_GT(with.cancelled, 0u);
+  // Without end-game the crawler's 4 chunks would take 8 s each.
+  EXPECT_LT(t, 3.0);
+}
+
+// Guards against losing chunks when a peer leaves in the middle of a download.
+TEST(ChunkPlanner, RemovedSourceReturnsItsChunks) {
+  ChunkPlanner p(std::vector<std::uint64_t>(10, kChunk), {"a", "b"});
+  const auto now = Clock::now();
+  auto first = p.next(now);
+  ASSERT_EQ(first.size(), 8u);  // 4 slots each
+  auto cancelled = p.remove_source("b");
+  EXPECT_EQ(cancelled.size(), 4u);
+  for (const auto& a : first)
+    if (a.source == "a") p.completed("a", a.chunk);
+  for (int round = 0; round < 10 && !p.finished(); ++round)
+    for (const auto& a : p.next(now)) p.completed(a.source, a.chunk);
+  EXPECT_TRUE(p.finished());
+  EXPECT_EQ(p.completed_by("a"), 10 * kChunk);
+}
+
+// Guards against any corner of the planner's state machine: random peers, speeds, failures,
+// corruption and departures; every chunk must complete exactly once or the planner must say
+// it is stuck, and no request may go to a dropped source.
+TEST(ChunkPlanner, RandomisedInvariants) {
+  std::mt19937 rng(1234);
+  for (int trial = 0; trial < 300; ++trial) {
+    std::map<SourceId, SourceModel> models;
+    const int n = std::uniform_int_distribution<int>(1, 5)(rng);
+    for (int i = 0; i < n; ++i) {
+      SourceModel m;
+      m.bytes_per_second = std::uniform_real_distribution<double>(5e6, 500e6)(rng);
+      const int b = std::uniform_int_distribution<int>(0, 9)(rng);
+      m.behaviour = b < 6   ? Behaviour::ok
+                    : b < 7 ? Behaviour::fail
+                    : b < 8 ? Behaviour::corrupt
+                            : Behaviour::hang;
+      models["s" + std::to_string(i)] = m;
+    }
+    PlannerConfig config;
+    config.stall_timeout = 3s;
+    Sim sim(std::uniform_int_distribution<std::size_t>(0, 60)(rng), models, config);
+    sim.run(600s);
+    const bool any_good = std::any_of(models.begin(), models.end(), [](const auto& kv) {
+      return kv.second.behaviour == Behaviour::ok;
+    });
+    if (any_good) {
+      EXPECT_TRUE(sim.planner.finished())
+          << "trial " << trial << ": " << sim.planner.failure_reason();
+    } else {
+      EXPECT_TRUE(sim.planner.finished() || sim.planner.stuck()) << "trial " << trial;
+    }
+    if (sim.planner.finished()) {
+      EXPECT_EQ(sim.planner.bytes_done(), sim.planner.bytes_total());
+      std::uint64_t by_sources = 0;
+      for (const auto& [id, m] : models) by_sources += sim.planner.completed_by(id);
+      EXPECT_EQ(by_sources, sim.planner.bytes_total()) << "a chunk was counted twice";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lanspread::transfer
