@@ -1,0 +1,217 @@
+#include "transfer/download_files.hpp"
+
+#include "library/layout.hpp"
+#include "proto/limits.hpp"
+#include "proto/validate.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+namespace lanspread::transfer {
+namespace fs = std::filesystem;
+namespace {
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f = -1) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+std::vector<std::string> split(std::string_view rel) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= rel.size()) {
+    const std::size_t slash = std::min(rel.find('/', start), rel.size());
+    out.emplace_back(rel.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Opens (creating when asked) the directory `root/parts...`, one component at a time.
+result<Fd> open_dir(const fs::path& root, std::span<const std::string> parts, bool create) {
+  Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (dir.fd < 0) return errc::io_error;
+  for (const auto& name : parts) {
+    if (name.empty() || name == "." || name == "..") return errc::bad_path;
+    if (create && ::mkdirat(dir.fd, name.c_str(), 0755) != 0 && errno != EEXIST)
+      return errc::io_error;
+    Fd next(::openat(dir.fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (next.fd < 0) return errno == ELOOP || errno == ENOTDIR ? errc::bad_path : errc::io_error;
+    dir = std::move(next);
+  }
+  return dir;
+}
+
+bool is_sentinel(const proto::GameFileDescription& f) {
+  return f.path == library::kVersionFile;
+}
+
+}  // namespace
+
+result<int> open_for_write(const fs::path& root, std::string_view relative) {
+  if (!proto::validate_relative_path(relative)) return errc::bad_path;
+  const auto parts = split(relative);
+  auto dir = open_dir(root, std::span(parts).first(parts.size() - 1), true);
+  if (!dir) return dir.error();
+  const int fd =
+      ::openat(dir->fd, parts.back().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return errno == ELOOP ? errc::bad_path : errc::io_error;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return errc::bad_path;
+  }
+  return fd;
+}
+
+result<void> prepare_files(const fs::path& root, const proto::Game& manifest) {
+  for (const auto& f : manifest.files) {
+    if (is_sentinel(f)) continue;
+    if (!proto::validate_relative_path(f.path)) return errc::bad_path;
+    if (f.is_dir) {
+      const auto parts = split(f.path);
+      if (auto d = open_dir(root, parts, true); !d) return d.error();
+      continue;
+    }
+    auto fd = open_for_write(root, f.path);
+    if (!fd) return fd.error();
+    Fd guard(*fd);
+    struct stat st {};
+    if (::fstat(*fd, &st) != 0) return errc::io_error;
+    if (static_cast<std::uint64_t>(st.st_size) != f.size &&
+        ::ftruncate(*fd, static_cast<off_t>(f.size)) != 0) {
+      return errc::io_error;
+    }
+  }
+  return {};
+}
+
+result<std::vector<std::vector<bool>>> verify_local_chunks(
+    const fs::path& root, const proto::Game& manifest, const std::atomic<bool>* cancel,
+    const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  std::vector<std::vector<bool>> out(manifest.files.size());
+  std::uint64_t total = 0;
+  for (const auto& f : manifest.files) total += (f.is_dir || is_sentinel(f)) ? 0 : f.size;
+  std::uint64_t done = 0;
+  for (std::size_t i = 0; i < manifest.files.size(); ++i) {
+    const auto& f = manifest.files[i];
+    out[i].assign(f.chunk_hashes.size(), false);
+    if (f.is_dir || is_sentinel(f) || f.size == 0) continue;
+    const auto parts = split(f.path);
+    auto dir = open_dir(root, std::span(parts).first(parts.size() - 1), false);
+    if (!dir) {
+      done += f.size;
+      continue;  // not there yet: nothing to keep
+    }
+    Fd fd(::openat(dir->fd, parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    struct stat st {};
+    if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      done += f.size;
+      continue;
+    }
+    for (std::size_t c = 0; c < f.chunk_hashes.size(); ++c) {
+      if (cancel && cancel->load()) return errc::cancelled;
+      const std::uint64_t off = c * manifest.chunk_size;
+      const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, f.size - off);
+      if (off + len <= static_cast<std::uint64_t>(st.st_size)) {
+        auto h = library::hash_range(fd.fd, off, len);
+        out[i][c] = h && *h == f.chunk_hashes[c];
+      }
+      done += len;
+      if (progress) progress(done, total);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void collect(int dfd, const std::string& prefix, std::size_t depth,
+             const std::set<std::string>& keep, std::vector<std::string>& out) {
+  DIR* dir = ::fdopendir(dfd);
+  if (dir == nullptr) {
+    ::close(dfd);
+    return;
+  }
+  while (const dirent* d = ::readdir(dir)) {
+    const std::string name = d->d_name;
+    if (name == "." || name == ".." || proto::is_reserved_name(name)) continue;
+    if (depth == 0 && (name == library::kLocalDir || name == library::kVersionFile)) continue;
+    const std::string rel = prefix.empty() ? name : prefix + "/" + name;
+    struct stat st {};
+    if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode) && depth + 1 < proto::kMaxPathDepth) {
+      const int sub = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) collect(sub, rel, depth + 1, keep, out);
+    }
+    if (!keep.contains(rel)) out.push_back(rel);  // children were pushed first: deepest first
+  }
+  ::closedir(dir);
+}
+
+}  // namespace
+
+std::vector<std::string> stale_entries(const fs::path& root, const proto::Game& manifest) {
+  std::set<std::string> keep;
+  for (const auto& f : manifest.files) keep.insert(f.path);
+  std::vector<std::string> out;
+  const int dfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd >= 0) collect(dfd, "", 0, keep, out);
+  return out;
+}
+
+result<void> remove_entries(const fs::path& root, const std::vector<std::string>& rel) {
+  for (const auto& r : rel) {
+    const auto parts = split(r);
+    auto dir = open_dir(root, std::span(parts).first(parts.size() - 1), false);
+    if (!dir) continue;  // its parent went already
+    struct stat st {};
+    if (::fstatat(dir->fd, parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
+    if (::unlinkat(dir->fd, parts.back().c_str(), flags) != 0 && errno != ENOENT) {
+      // A directory that still holds something we keep (or the player's files) stays.
+      if (errno == ENOTEMPTY || errno == EEXIST) continue;
+      return errc::io_error;
+    }
+  }
+  return {};
+}
+
+ChunkWriter::ChunkWriter(int fd, std::uint64_t offset, std::uint64_t length, proto::Sha256 expected)
+    : fd_(fd), offset_(offset), length_(length), expected_(expected) {}
+
+result<void> ChunkWriter::write(std::span<const std::uint8_t> bytes) {
+  if (bytes.size() > length_ - written_) return errc::chunk_corrupt;  // more than asked for
+  hash_.update(bytes);
+  while (!bytes.empty()) {
+    const ssize_t n =
+        ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset_ + written_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return errc::io_error;
+    written_ += static_cast<std::uint64_t>(n);
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+result<void> ChunkWriter::finish() {
+  if (written_ != length_) return errc::chunk_short;
+  if (hash_.finish() != expected_) return errc::chunk_corrupt;
+  return {};
+}
+
+}  // namespace lanspread::transfer

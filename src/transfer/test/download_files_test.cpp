@@ -1,0 +1,175 @@
+// The disk side of a download on real files in temp dirs.
+#include "transfer/download_files.hpp"
+#include "transfer/sentinel_transaction.hpp"
+
+#include "../../library/test/temp_dir.hpp"
+#include "library/layout.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+namespace lanspread::transfer {
+namespace {
+
+namespace fs = std::filesystem;
+using lanspread::testing::read_file;
+using lanspread::testing::TempDir;
+using lanspread::testing::write_file;
+
+constexpr std::uint64_t kChunk = 64 * 1024;
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+proto::GameFileDescription describe(std::string path, const std::string& content) {
+  proto::GameFileDescription f{std::move(path), content.size(), false, {}};
+  for (std::size_t off = 0; off < content.size(); off += kChunk) {
+    f.chunk_hashes.push_back(
+        library::sha256(bytes_of(std::string_view(content).substr(off, kChunk))));
+  }
+  return f;
+}
+
+std::string pattern(std::size_t n, char seed) {
+  std::string s(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + i * 31);
+  return s;
+}
+
+// Guards against pre-created files of the wrong size, lost bytes that were already right
+// (resume), and the sentinel being written early.
+TEST(DownloadFiles, PrepareSizesFilesAndKeepsExistingBytes) {
+  TempDir root;
+  const std::string big = pattern(3 * kChunk + 10, 'a');
+  write_file(root / "data/big.bin", big.substr(0, kChunk));       // first chunk already here
+  write_file(root / "shrunk.bin", std::string(5 * kChunk, 'x'));  // longer than the new version
+  proto::Game g{"alpha", "2", kChunk, {}};
+  g.files.push_back({"data", 0, true, {}});
+  g.files.push_back(describe("data/big.bin", big));
+  g.files.push_back(describe("shrunk.bin", std::string(kChunk, 'y')));
+  g.files.push_back({"empty.dir", 0, true, {}});
+  g.files.push_back(describe("version.ini", "2\n"));
+  ASSERT_TRUE(prepare_files(root.path(), g));
+  EXPECT_EQ(fs::file_size(root / "data/big.bin"), big.size());
+  EXPECT_EQ(read_file(root / "data/big.bin").substr(0, kChunk), big.substr(0, kChunk));
+  EXPECT_EQ(fs::file_size(root / "shrunk.bin"), kChunk);
+  EXPECT_TRUE(fs::is_directory(root / "empty.dir"));
+  EXPECT_FALSE(fs::exists(root / "version.ini"));
+
+  auto local = verify_local_chunks(root.path(), g);
+  ASSERT_TRUE(local);
+  EXPECT_EQ((*local)[1], (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ((*local)[2], std::vector<bool>{false});  // 'x' bytes, not 'y'
+  EXPECT_EQ((*local)[4], std::vector<bool>{false});  // version.ini always fetched
+}
+
+// Guards against a symlink in a game folder redirecting a download's writes elsewhere.
+TEST(DownloadFiles, SymlinksOnThePathAreRefused) {
+  TempDir root;
+  TempDir outside;
+  fs::create_directory_symlink(outside.path(), root / "data");
+  write_file(outside / "target", "precious");
+  fs::create_symlink(outside / "target", root / "file.bin");
+  EXPECT_EQ(open_for_write(root.path(), "data/new.bin").error(), errc::bad_path);
+  EXPECT_EQ(open_for_write(root.path(), "file.bin").error(), errc::bad_path);
+  EXPECT_EQ(open_for_write(root.path(), "../escape").error(), errc::bad_path);
+  EXPECT_FALSE(fs::exists(outside / "new.bin"));
+  EXPECT_EQ(read_file(outside / "target"), "precious");
+}
+
+// Guards against accepting bytes that do not match the manifest, or a short chunk.
+TEST(DownloadFiles, ChunkWriterVerifies) {
+  TempDir root;
+  const std::string data = pattern(kChunk, 'q');
+  const auto expected = library::sha256(bytes_of(data));
+  auto fd = open_for_write(root.path(), "f.bin");
+  ASSERT_TRUE(fd);
+  {
+    ChunkWriter w(*fd, kChunk, kChunk, expected);  // the second chunk of the file
+    ASSERT_TRUE(w.write(bytes_of(data).first(1000)));
+    ASSERT_TRUE(w.write(bytes_of(data).subspan(1000)));
+    EXPECT_TRUE(w.finish());
+    EXPECT_EQ(fs::file_size(root / "f.bin"), 2 * kChunk);
+  }
+  {
+    ChunkWriter w(*fd, 0, kChunk, expected);
+    std::string bad = data;
+    bad[77] ^= 1;
+    ASSERT_TRUE(w.write(bytes_of(bad)));
+    EXPECT_EQ(w.finish().error(), errc::chunk_corrupt);
+  }
+  {
+    ChunkWriter w(*fd, 0, kChunk, expected);
+    ASSERT_TRUE(w.write(bytes_of(data).first(10)));
+    EXPECT_EQ(w.finish().error(), errc::chunk_short);
+    EXPECT_EQ(w.write(bytes_of(data)).error(), errc::chunk_corrupt);  // more than the chunk
+  }
+  ::close(*fd);
+}
+
+// Guards against files of an older version lingering after an update, or the update
+// deleting the installed tree, our bookkeeping or the sentinel.
+TEST(DownloadFiles, StaleEntriesAreRemovedDeepestFirst) {
+  TempDir root;
+  write_file(root / "keep.bin", "k");
+  write_file(root / "old/deep/gone.bin", "g");
+  write_file(root / "old.txt", "o");
+  write_file(root / "version.ini", "1");
+  write_file(root / "local/save.dat", "s");
+  write_file(root / ".lanspread.json", "{}");
+  proto::Game g{"alpha", "2", kChunk, {}};
+  g.files.push_back(describe("keep.bin", "k"));
+  const auto stale = stale_entries(root.path(), g);
+  auto sorted = stale;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, (std::vector<std::string>{"old", "old.txt", "old/deep", "old/deep/gone.bin"}));
+  // Children come before their directory, so deleting in order empties each one first.
+  auto pos = [&](const std::string& e) {
+    return std::find(stale.begin(), stale.end(), e) - stale.begin();
+  };
+  EXPECT_LT(pos("old/deep/gone.bin"), pos("old/deep"));
+  EXPECT_LT(pos("old/deep"), pos("old"));
+  ASSERT_TRUE(remove_entries(root.path(), stale));
+  EXPECT_FALSE(fs::exists(root / "old"));
+  EXPECT_FALSE(fs::exists(root / "old.txt"));
+  EXPECT_TRUE(fs::exists(root / "keep.bin"));
+  EXPECT_TRUE(fs::exists(root / "local/save.dat"));
+  EXPECT_TRUE(fs::exists(root / "version.ini"));
+  EXPECT_TRUE(fs::exists(root / ".lanspread.json"));
+}
+
+// Guards against an interrupted download looking downloaded, or a failed one restoring a
+// sentinel over a payload that is now a mix of versions.
+TEST(SentinelTransaction, ParksCommitsAndAborts) {
+  TempDir root;
+  write_file(root / "version.ini", "1\n");
+  {
+    auto tx = SentinelTransaction::begin(root.path());
+    ASSERT_TRUE(tx);
+    EXPECT_FALSE(fs::exists(root / "version.ini"));
+    EXPECT_EQ(read_file(root / ".version.ini.discarded"), "1\n");
+    ASSERT_TRUE(tx->commit(bytes_of("2\n")));
+    EXPECT_EQ(read_file(root / "version.ini"), "2\n");
+    EXPECT_FALSE(fs::exists(root / ".version.ini.discarded"));
+    EXPECT_FALSE(fs::exists(root / ".version.ini.tmp"));
+  }
+  {
+    auto tx = SentinelTransaction::begin(root.path());
+    ASSERT_TRUE(tx);
+    write_file(root / ".version.ini.tmp", "3\n");  // as if a commit died half-way
+    tx->abort();
+    EXPECT_FALSE(fs::exists(root / "version.ini"));
+    EXPECT_FALSE(fs::exists(root / ".version.ini.discarded"));
+    EXPECT_FALSE(fs::exists(root / ".version.ini.tmp"));
+  }
+  TempDir odd;
+  fs::create_directories(odd / "version.ini");
+  EXPECT_FALSE(SentinelTransaction::begin(odd.path()));
+}
+
+}  // namespace
+}  // namespace lanspread::transfer
