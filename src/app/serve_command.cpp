@@ -2,6 +2,7 @@
 
 #include "app/api_server.hpp"
 #include "app/paths.hpp"
+#include "library/hasher.hpp"
 #include "runtime/mdns_discovery.hpp"
 #include "runtime/peer_runtime.hpp"
 #include "transport/error.hpp"
@@ -16,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
+#include <fstream>
 #include <future>
 
 #include <CLI/CLI.hpp>
@@ -30,7 +32,21 @@ struct ServeArgs {
   std::string name;
   std::uint16_t port = 7979;
   std::string api = "127.0.0.1:7878";
+  std::string party_key_file;
 };
+
+// The party key is the SHA-256 of the file's content (a passphrase or random bytes), so
+// every machine of the party can be given the same file.
+std::optional<std::array<std::uint8_t, 32>> read_party_key(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+  if (content.empty() || content.size() > 4096) return std::nullopt;
+  const auto digest =
+      library::sha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
+  return digest.bytes;
+}
 
 // "127.0.0.1:7878", "[::1]:7878", "localhost:7878".
 std::optional<boost::asio::ip::tcp::endpoint> parse_api(const std::string& text) {
@@ -147,6 +163,15 @@ int run_serve(const ServeArgs& args) {
   config.state_dir =
       args.state_dir.empty() ? default_state_dir() : std::filesystem::path(args.state_dir);
   config.name = args.name.empty() ? host_name() : args.name;
+  if (!args.party_key_file.empty()) {
+    config.transport.party_key = read_party_key(args.party_key_file);
+    if (!config.transport.party_key) {
+      spdlog::error("--party-key {}: cannot read a key (1 to 4096 bytes) from it",
+                    args.party_key_file);
+      return 1;
+    }
+    spdlog::info("party key set: only peers with the same key can list or download");
+  }
   sockaddr_in in{};
   in.sin_family = AF_INET;
   in.sin_port = htons(args.port);
@@ -235,6 +260,9 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--catalog", args->catalog, "Catalog file to use instead of the bundled one");
   cmd->add_option("--name", args->name, "Name shown to other peers (default: host name)");
   cmd->add_option("--api", args->api, "Address of the local HTTP API (default 127.0.0.1:7878)");
+  cmd->add_option("--party-key", args->party_key_file,
+                  "File with the party's shared secret: only peers with the same file can list or "
+                  "download");
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 

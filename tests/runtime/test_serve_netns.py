@@ -36,9 +36,9 @@ class Host:
         self.lan = lan
         self.proc = None
 
-    def start(self):
+    def start(self, extra=()):
         self.proc = self.lan.spawn(self.ns, [TOOL, "serve", "--games", self.games, "--state",
-                                             self.state, "--name", self.name])
+                                             self.state, "--name", self.name, *extra])
 
     def api(self, path):
         r = subprocess.run(["ip", "netns", "exec", self.ns, "curl", "-s", "--max-time", "5",
@@ -126,6 +126,35 @@ class ServeOnALan(unittest.TestCase):
         self.b.proc.kill()
         pruned = self.a.wait_api("/api/v1/peers", lambda b: b["peers"] == [], 45)
         self.assertIsNotNone(pruned, "alpha kept the killed peer")
+
+
+class PartyKey(unittest.TestCase):
+    def test_only_peers_with_the_key_share(self):
+        # Guards against the party key being decorative: a peer with another key must not
+        # see the party's games, while one with the same key does.
+        tmp = tempfile.mkdtemp(prefix="lanspread-party-")
+        lan = Lan()
+        try:
+            key = os.path.join(tmp, "party.key")
+            other = os.path.join(tmp, "other.key")
+            write(key, "lan party 2026\n")
+            write(other, "someone else\n")
+            host = Host(lan, "host", "198.18.90.1", tmp)
+            guest = Host(lan, "guest", "198.18.90.2", tmp)
+            crasher = Host(lan, "crasher", "198.18.90.3", tmp)
+            write(os.path.join(host.games, "openarena", "version.ini"), "1\n")
+            host.start(["--party-key", key])
+            guest.start(["--party-key", key])
+            crasher.start(["--party-key", other])
+            self.assertIsNotNone(guest.wait_api(
+                "/api/v1/games", lambda b: game(b, "openarena")["available"], 20),
+                "a peer with the key did not get the party's games")
+            time.sleep(3)  # the outsider had the same time and more
+            body = crasher.api("/api/v1/games")
+            self.assertFalse(game(body, "openarena")["available"])
+        finally:
+            lan.close()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
