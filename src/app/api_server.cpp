@@ -153,6 +153,15 @@ Response ApiServer::game_action(const Request& req, std::string_view rest) {
     runtime_->send(runtime::InstallGame{id});
     return accepted();
   }
+  if (action == "download" || action == "update") {
+    if (busy) return conflict("an operation is already running on '" + id + "'; wait or cancel it");
+    if (!game->available) return conflict("no peer offers '" + id + "' right now");
+    if (action == "update" && !game->update_available) {
+      return conflict("'" + id + "' is already at the latest version the peers offer");
+    }
+    runtime_->send(runtime::DownloadGameFiles{id});
+    return accepted();
+  }
   if (action == "uninstall") {
     if (busy) return conflict("an operation is already running on '" + id + "'; wait or cancel it");
     if (!game->installed) return conflict("'" + id + "' is not installed");

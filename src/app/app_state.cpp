@@ -38,7 +38,9 @@ json::value to_json(const runtime::ActiveOperation& op) {
   return json::object{{"kind", runtime::to_string(op.kind)},
                       {"phase", op.phase},
                       {"done", op.done},
-                      {"total", op.total}};
+                      {"total", op.total},
+                      {"bytes_per_second", op.bytes_per_second},
+                      {"active_peers", op.active_peers}};
 }
 
 json::value to_json(const runtime::PeerView& p) {

@@ -46,11 +46,20 @@ struct RemoveDownloadedGame {
 struct CancelOperation {
   std::string id;
 };
+// Downloads the latest version from every peer that has it (then installs it).
+struct DownloadGameFiles {
+  std::string id;
+};
+// Stops a running download; the partly downloaded payload is deleted (local/ stays).
+struct CancelDownload {
+  std::string id;
+};
 
 using PeerCommand = std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount,
-                                 InstallGame, UninstallGame, RemoveDownloadedGame, CancelOperation>;
+                                 InstallGame, UninstallGame, RemoveDownloadedGame, CancelOperation,
+                                 DownloadGameFiles, CancelDownload>;
 
-enum class OperationKind { install, update, uninstall, remove };
+enum class OperationKind { install, update, uninstall, remove, download };
 std::string_view to_string(OperationKind k) noexcept;
 
 // What runs on a game right now; the single source of truth for front ends.
@@ -59,6 +68,8 @@ struct ActiveOperation {
   std::string phase;  // "starting", "extracting", "copying", "carrying", "removing"
   std::uint64_t done = 0;
   std::uint64_t total = 0;
+  std::uint64_t bytes_per_second = 0;  // downloads
+  std::size_t active_peers = 0;        // downloads: peers with a chunk stream in flight
 };
 
 // ---- events ----

@@ -6,6 +6,7 @@
 #include "install/transaction.hpp"
 #include "library/version.hpp"
 
+#include "runtime/download_task.hpp"
 #include "runtime/error.hpp"
 #include "runtime/game_server.hpp"
 #include "runtime/peer_client.hpp"
@@ -41,6 +42,8 @@ std::string_view to_string(OperationKind k) noexcept {
       return "uninstall";
     case OperationKind::remove:
       return "remove";
+    case OperationKind::download:
+      return "download";
   }
   return "install";
 }
@@ -94,6 +97,9 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   awaitable<void> ping_one(std::string id);
   awaitable<void> refresh(std::string id);
   awaitable<void> get_game(std::string id, bool from_peers_only);
+  // The manifest of the latest version, agreed by most of the peers that have it.
+  awaitable<std::optional<MergedManifest>> fetch_manifest(std::string id, std::string& why);
+  awaitable<void> download(std::string id);
   awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
   void start_operation(const std::string& id, OperationKind requested);
   void on_operation_progress(const std::string& id, const install::Progress& p);
@@ -391,6 +397,22 @@ awaitable<void> PeerRuntime::get_game(std::string id, bool from_peers_only) {
     emit(GetGameFailed{id, "no peer offers '" + id + "'"});
     co_return;
   }
+  std::string why;
+  auto merged = co_await fetch_manifest(id, why);
+  if (!merged) {
+    emit(GetGameFailed{id, why});
+    co_return;
+  }
+  emit(GotGameFiles{id, merged->manifest, merged->agreeing});
+}
+
+awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string id,
+                                                                     std::string& why) {
+  const auto latest = peers_.latest_version(id);
+  if (!latest) {
+    why = "no peer offers '" + id + "'";
+    co_return std::nullopt;
+  }
   const auto sources = peers_.peers_with(id, *latest);
   std::vector<std::pair<std::string, proto::Game>> manifests;
   std::string last_error = "no answer";
@@ -411,13 +433,73 @@ awaitable<void> PeerRuntime::get_game(std::string id, bool from_peers_only) {
   }
   auto merged = merge_manifests(manifests);
   if (!merged) {
-    emit(GetGameFailed{id, manifests.empty()
-                               ? "no peer sent the manifest: " + last_error
-                               : "peers disagree about the files of version " + *latest});
-    co_return;
+    why = manifests.empty() ? "no peer sent the manifest: " + last_error
+                            : "peers disagree about the files of version " + *latest;
+    co_return std::nullopt;
   }
   for (const auto& peer : merged->agreeing) peers_.set_manifest(peer, merged->manifest);
-  emit(GotGameFiles{id, merged->manifest, merged->agreeing});
+  co_return merged;
+}
+
+awaitable<void> PeerRuntime::download(std::string id) {
+  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
+  if (!config_.catalog->contains(id)) co_return refuse("'" + id + "' is not a catalog game");
+  if (operations_.contains(id)) {
+    co_return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
+  }
+  // Claimed before the first await, so a second command cannot start the same download.
+  RunningOperation& op = operations_[id];
+  op.state = ActiveOperation{OperationKind::download, "resolving", 0, 0, 0, 0};
+  monitor_->hold(id);
+  emit(OperationBegin{id, OperationKind::download});
+  emit_operations();
+  std::string why;
+  auto merged = co_await fetch_manifest(id, why);
+  if (!merged) {
+    finish_operation(id, OperationKind::download, make_error_code(errc::no_sources), why);
+    co_return;
+  }
+  DownloadJob job;
+  job.id = id;
+  job.manifest = merged->manifest;
+  job.sources = merged->agreeing;
+  job.root = config_.games_dir / id;
+  job.net = io_.get_executor();
+  job.disk = disk_.get_executor();
+  std::weak_ptr<PeerRuntime> weak = weak_from_this();
+  job.connect = [weak](std::string peer)
+      -> awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> {
+    auto self = weak.lock();
+    if (!self) co_return make_error_code(errc::shutting_down);
+    co_return co_await self->connect(std::move(peer));
+  };
+  job.progress = [weak, id](const DownloadProgress& p) {
+    auto self = weak.lock();
+    if (!self) return;
+    auto it = self->operations_.find(id);
+    if (it == self->operations_.end()) return;
+    auto& s = it->second.state;
+    const bool first = s.phase != "downloading";
+    s = ActiveOperation{OperationKind::download, "downloading", p.done, p.total,
+                        p.bytes_per_second,      p.active_peers};
+    self->emit(OperationProgress{id, s});
+    if (first) self->emit_operations();
+  };
+  job.stop = op.stop.get_token();
+  auto result = co_await run_download(std::move(job));
+  // Rescan before reporting, so the library is current when the end is announced.
+  auto rescanned = co_await asio::co_spawn(
+      disk_,
+      [dir = config_.games_dir, id,
+       options = monitor_->settings().scan]() -> awaitable<std::optional<library::LocalGame>> {
+        auto r = library::scan_game(dir, id, options);
+        co_return r ? std::move(*r) : std::nullopt;
+      },
+      use_awaitable);
+  monitor_->update(id, std::move(rescanned));
+  finish_operation(id, OperationKind::download,
+                   result ? boost::system::error_code{} : result.error(), {});
+  if (result) start_operation(id, OperationKind::install);  // the reference auto-installs
 }
 
 void PeerRuntime::on_command(PeerCommand c) {
@@ -454,7 +536,10 @@ void PeerRuntime::on_command(PeerCommand c) {
           start_operation(cmd.id, OperationKind::uninstall);
         } else if constexpr (std::is_same_v<T, RemoveDownloadedGame>) {
           start_operation(cmd.id, OperationKind::remove);
-        } else if constexpr (std::is_same_v<T, CancelOperation>) {
+        } else if constexpr (std::is_same_v<T, DownloadGameFiles>) {
+          asio::co_spawn(io_, download(cmd.id), asio::detached);
+        } else if constexpr (std::is_same_v<T, CancelOperation> ||
+                             std::is_same_v<T, CancelDownload>) {
           if (auto it = operations_.find(cmd.id); it != operations_.end())
             it->second.stop.request_stop();
         }
@@ -509,6 +594,8 @@ void PeerRuntime::start_operation(const std::string& id, OperationKind requested
       if (g == nullptr || !g->downloaded) return refuse("'" + id + "' is not downloaded");
       if (g->installed) return refuse("installed games cannot be removed; uninstall first");
       break;
+    case OperationKind::download:
+      return refuse("downloads start with DownloadGameFiles");
   }
   RunningOperation& op = operations_[id];
   op.state = ActiveOperation{kind, "starting", 0, 0};

@@ -263,5 +263,86 @@ TEST(PeerRuntime, InstallUninstallRemoveThroughCommands) {
                                               10s, before_remove));
 }
 
+std::string pattern(std::size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  std::uint32_t x = seed * 2654435761u + 1;
+  for (auto& ch : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    ch = static_cast<char>(x);
+  }
+  return s;
+}
+
+// Guards against a download that differs from the seeders' files by a single byte, that
+// claims success without the sentinel, or that skips the automatic install.
+TEST(PeerRuntime, DownloadFromTwoSeedersIsByteIdenticalAndInstalls) {
+  TestPeer a, c, b;
+  const std::string big = pattern(3 * 1024 * 1024 + 17, 1);
+  for (TestPeer* seeder : {&a, &c}) {
+    write_file(seeder->games / "alpha/data/big.bin", big);
+    write_file(seeder->games / "alpha/readme.txt", "hello");
+    write_file(seeder->games / "alpha/version.ini", "7\n");
+    seeder->start();
+    ASSERT_TRUE(seeder->events.wait<LocalLibraryChanged>([](const auto& e) {
+      const auto* g = e.library->find("alpha");
+      return g && g->manifest.has_value();
+    }));
+  }
+  b.start();
+  b.handle->add_peer(a.as_discovered());
+  b.handle->add_peer(c.as_discovered());
+  ASSERT_TRUE(b.events.wait<LibrarySnapshot>([](const LibrarySnapshot& s) {
+    const auto* g = TestPeer::find(s, "alpha");
+    return g && g->latest_peers.size() == 2;
+  }));
+  b.handle->send(DownloadGameFiles{"alpha"});
+  auto done = b.events.wait<OperationFinished>(
+      [](const auto& e) { return e.id == "alpha" && e.kind == OperationKind::download; }, 30s);
+  if (!done) {
+    auto failed = b.events.wait<OperationFailed>([](const auto&) { return true; }, 1s);
+    FAIL() << (failed ? failed->reason : std::string("no end reported"));
+  }
+  EXPECT_EQ(lanspread::testing::read_file(b.games / "alpha/data/big.bin"), big);
+  EXPECT_EQ(lanspread::testing::read_file(b.games / "alpha/readme.txt"), "hello");
+  EXPECT_EQ(lanspread::testing::read_file(b.games / "alpha/version.ini"), "7\n");
+  EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/.version.ini.tmp"));
+  EXPECT_TRUE(b.events.wait<OperationProgress>([](const auto& e) { return e.id == "alpha"; }));
+  // The reference installs a finished download at once.
+  ASSERT_TRUE(b.events.wait<OperationFinished>(
+      [](const auto& e) { return e.id == "alpha" && e.kind == OperationKind::install; }, 30s));
+  EXPECT_EQ(lanspread::testing::read_file(b.games / "alpha/local/readme.txt"), "hello");
+}
+
+// Guards against a cancelled download leaving a half payload or a sentinel behind.
+TEST(PeerRuntime, CancelledDownloadLeavesNothing) {
+  TestPeer a, b;
+  write_file(a.games / "alpha/data/huge.bin", pattern(96 * 1024 * 1024, 2));
+  write_file(a.games / "alpha/version.ini", "1\n");
+  a.start();
+  ASSERT_TRUE(a.events.wait<LocalLibraryChanged>(
+      [](const auto& e) {
+        const auto* g = e.library->find("alpha");
+        return g && g->manifest.has_value();
+      },
+      60s));
+  b.start();
+  b.handle->add_peer(a.as_discovered());
+  ASSERT_TRUE(b.events.wait<LibrarySnapshot>([](const LibrarySnapshot& s) {
+    const auto* g = TestPeer::find(s, "alpha");
+    return g && g->available;
+  }));
+  b.handle->send(DownloadGameFiles{"alpha"});
+  ASSERT_TRUE(b.events.wait<OperationProgress>([](const auto& e) { return e.id == "alpha"; }, 20s));
+  b.handle->send(CancelDownload{"alpha"});
+  auto failed = b.events.wait<OperationFailed>([](const auto& e) { return e.id == "alpha"; }, 20s);
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->reason.find("cancel"), std::string::npos) << failed->reason;
+  EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/data/huge.bin"));
+  EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/version.ini"));
+  EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/.version.ini.discarded"));
+}
+
 }  // namespace
 }  // namespace lanspread::runtime
