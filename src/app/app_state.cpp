@@ -146,9 +146,11 @@ void AppState::apply(const runtime::PeerEvent& event) {
           v.as_object()["id"] = e.id;
           events.append("operation_progress", json::serialize(v));
         } else if constexpr (std::is_same_v<T, runtime::OperationFinished>) {
-          events.append(
-              "operation_finished",
-              json::serialize(json::object{{"id", e.id}, {"kind", runtime::to_string(e.kind)}}));
+          events.append("operation_finished",
+                        json::serialize(json::object{{"id", e.id},
+                                                     {"kind", runtime::to_string(e.kind)},
+                                                     {"bytes_fetched", e.bytes_fetched},
+                                                     {"bytes_reused", e.bytes_reused}}));
         } else if constexpr (std::is_same_v<T, runtime::OperationFailed>) {
           events.append("operation_failed",
                         json::serialize(json::object{{"id", e.id},

@@ -135,6 +135,8 @@ struct OperationProgress {
 struct OperationFinished {
   std::string id;
   OperationKind kind;
+  std::uint64_t bytes_fetched = 0;  // downloads: bytes that crossed the network
+  std::uint64_t bytes_reused = 0;   // downloads: bytes already right on disk
 };
 // `rolled_back`: the game is as it was before (always, unless recovery itself failed).
 struct OperationFailed {

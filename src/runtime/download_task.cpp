@@ -21,6 +21,7 @@
 
 #include <deque>
 #include <map>
+#include <mutex>
 
 namespace lanspread::runtime {
 namespace asio = boost::asio;
@@ -45,6 +46,15 @@ struct Prepared {
   boost::system::error_code error;
 };
 
+// Serialises the writers of one chunk on the disk pool. Once the chunk is verified `done`,
+// late writes (a cancelled end-game copy, a request that stalled and woke up) are dropped,
+// so a completed chunk's bytes on disk stay the verified ones.
+struct ChunkGuard {
+  std::mutex mutex;
+  bool done = false;
+  int writers = 0;  // requests ever started for this chunk (network thread)
+};
+
 struct State {
   explicit State(DownloadJob j) : job(std::move(j)), wake(job.net) {}
   DownloadJob job;
@@ -58,6 +68,7 @@ struct State {
   std::deque<Done> results;
   transport::Signal wake;
   std::map<std::pair<std::string, std::size_t>, std::shared_ptr<bool>> cancel;
+  std::vector<std::unique_ptr<ChunkGuard>> guards;
   std::size_t running = 0;
 };
 
@@ -141,6 +152,8 @@ awaitable<boost::system::error_code> fetch_one(std::shared_ptr<State> st, std::s
 
   auto writer =
       std::make_shared<transfer::ChunkWriter>(st->prep.fds[c.file], c.offset, c.length, c.hash);
+  ChunkGuard* guard = st->guards[index].get();
+  ++guard->writers;
   for (;;) {
     if (*cancelled) {
       s->reset(transport::kAppNoError);
@@ -150,7 +163,9 @@ awaitable<boost::system::error_code> fetch_one(std::shared_ptr<State> st, std::s
       // Written and hashed on the disk pool; `buf` is not reused until this returns.
       const auto ec = co_await asio::co_spawn(
           st->job.disk,
-          [writer, pending]() -> awaitable<boost::system::error_code> {
+          [writer, pending, guard]() -> awaitable<boost::system::error_code> {
+            std::lock_guard lock(guard->mutex);
+            if (guard->done) co_return make_error_code(transfer::errc::cancelled);
             auto r = writer->write(pending);
             co_return r ? boost::system::error_code{} : r.error();
           },
@@ -258,7 +273,10 @@ awaitable<boost::system::result<DownloadReport>> run_download(DownloadJob job) {
     co_return ec;
   }
   std::vector<std::uint64_t> sizes;
-  for (const auto& c : st->prep.chunks) sizes.push_back(c.length);
+  for (const auto& c : st->prep.chunks) {
+    sizes.push_back(c.length);
+    st->guards.push_back(std::make_unique<ChunkGuard>());
+  }
   st->planner.emplace(std::move(sizes), st->job.sources);
 
   const std::uint64_t total = st->prep.reused + st->planner->bytes_total();
@@ -272,6 +290,7 @@ awaitable<boost::system::result<DownloadReport>> run_download(DownloadJob job) {
       failure = make_error_code(transfer::errc::cancelled);
       break;
     }
+    if (failure) break;
     if (st->planner->finished()) break;
     if (st->planner->stuck()) {
       failure = make_error_code(errc::no_sources);
@@ -290,10 +309,36 @@ awaitable<boost::system::result<DownloadReport>> run_download(DownloadJob job) {
       auto r = std::move(st->results.front());
       st->results.pop_front();
       if (!r.ec) {
+        // Seal the chunk; if anyone else ever wrote into it, check what is on disk now.
+        ChunkGuard* guard = st->guards[r.chunk].get();
+        const ChunkRef c = st->prep.chunks[r.chunk];
+        const int fd = st->prep.fds[c.file];
+        const bool shared = guard->writers > 1;
+        const bool intact = co_await asio::co_spawn(
+            st->job.disk,
+            [guard, c, fd, shared]() -> awaitable<bool> {
+              std::lock_guard lock(guard->mutex);
+              if (guard->done) co_return true;  // sealed by an earlier copy
+              if (shared) {
+                auto h = library::hash_range(fd, c.offset, c.length);
+                if (!h || *h != c.hash) co_return false;
+              }
+              guard->done = true;
+              co_return true;
+            },
+            use_awaitable);
+        if (!intact) {
+          st->planner->failed(r.source, r.chunk, transfer::FailureKind::error,
+                              transfer::Clock::now());
+          continue;
+        }
         for (const auto& loser : st->planner->completed(r.source, r.chunk)) {
           if (auto it = st->cancel.find({loser.source, loser.chunk}); it != st->cancel.end())
             *it->second = true;
         }
+      } else if (r.ec == transfer::errc::io_error || r.ec == transfer::errc::bad_path) {
+        // Our disk, not the peer: retrying elsewhere cannot help.
+        if (!failure) failure = r.ec;
       } else if (r.ec != transfer::errc::cancelled) {
         st->planner->failed(r.source, r.chunk,
                             r.ec == transfer::errc::chunk_corrupt ? transfer::FailureKind::corrupt

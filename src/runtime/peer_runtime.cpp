@@ -126,6 +126,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   };
   std::map<std::string, RunningOperation> operations_;
   std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
+  DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;
   std::set<std::string> busy_;  // peers with a ping or refresh in flight
   bool stopping_ = false;
@@ -497,6 +498,9 @@ awaitable<void> PeerRuntime::download(std::string id) {
       },
       use_awaitable);
   monitor_->update(id, std::move(rescanned));
+  if (result) {
+    last_download_ = *result;
+  }
   finish_operation(id, OperationKind::download,
                    result ? boost::system::error_code{} : result.error(), {});
   if (result) start_operation(id, OperationKind::install);  // the reference auto-installs
@@ -669,7 +673,12 @@ void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
   operations_.erase(id);
   monitor_->release(id, false);  // the root was rescanned as the operation's last step
   if (!ec) {
-    emit(OperationFinished{id, kind});
+    OperationFinished done{id, kind};
+    if (kind == OperationKind::download) {
+      done.bytes_fetched = last_download_.fetched;
+      done.bytes_reused = last_download_.reused;
+    }
+    emit(std::move(done));
   } else {
     std::string reason = ec.message();
     if (!detail.empty()) reason += ": " + detail;
