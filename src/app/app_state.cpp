@@ -40,6 +40,9 @@ json::value to_json(const runtime::ActiveOperation& op) {
                       {"done", op.done},
                       {"total", op.total},
                       {"bytes_per_second", op.bytes_per_second},
+                      {"eta_seconds", op.bytes_per_second > 0 && op.total > op.done
+                                          ? json::value((op.total - op.done) / op.bytes_per_second)
+                                          : json::value(nullptr)},
                       {"active_peers", op.active_peers}};
 }
 
@@ -157,6 +160,10 @@ void AppState::apply(const runtime::PeerEvent& event) {
                                                      {"kind", runtime::to_string(e.kind)},
                                                      {"reason", e.reason},
                                                      {"rolled_back", e.rolled_back}}));
+        } else if constexpr (std::is_same_v<T, runtime::OperationCancelled>) {
+          events.append(
+              "operation_cancelled",
+              json::serialize(json::object{{"id", e.id}, {"kind", runtime::to_string(e.kind)}}));
         } else if constexpr (std::is_same_v<T, runtime::OperationRefused>) {
           events.append("operation_refused",
                         json::serialize(json::object{{"id", e.id}, {"reason", e.reason}}));

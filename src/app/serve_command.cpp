@@ -116,6 +116,8 @@ void log_event(const runtime::PeerEvent& event) {
         } else if constexpr (std::is_same_v<T, runtime::OperationFailed>) {
           spdlog::error("{}: {} failed ({}): {}", e.id, runtime::to_string(e.kind),
                         e.rolled_back ? "nothing changed" : "left for recovery", e.reason);
+        } else if constexpr (std::is_same_v<T, runtime::OperationCancelled>) {
+          spdlog::info("{}: {} cancelled", e.id, runtime::to_string(e.kind));
         } else if constexpr (std::is_same_v<T, runtime::OperationRefused>) {
           spdlog::warn("{}: refused: {}", e.id, e.reason);
         } else if constexpr (std::is_same_v<T, runtime::GameRecovered>) {

@@ -145,6 +145,11 @@ struct OperationFailed {
   std::string reason;
   bool rolled_back = true;
 };
+// Stopped on request; for a download the fetched payload is gone, local/ stays.
+struct OperationCancelled {
+  std::string id;
+  OperationKind kind;
+};
 // The command was not started; `reason` says why and what to do.
 struct OperationRefused {
   std::string id;
@@ -161,9 +166,10 @@ struct GameRecovered {
   std::vector<std::string> notes;
 };
 
-using PeerEvent = std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed,
-                               PeerJoined, PeerLeft, PeerCount, GameDirChanged, GameDirRejected,
-                               RuntimeFailure, OperationBegin, OperationProgress, OperationFinished,
-                               OperationFailed, OperationRefused, ActiveOperations, GameRecovered>;
+using PeerEvent =
+    std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed, PeerJoined,
+                 PeerLeft, PeerCount, GameDirChanged, GameDirRejected, RuntimeFailure,
+                 OperationBegin, OperationProgress, OperationFinished, OperationFailed,
+                 OperationCancelled, OperationRefused, ActiveOperations, GameRecovered>;
 
 }  // namespace lanspread::runtime

@@ -1,5 +1,6 @@
 #include "runtime/peer_runtime.hpp"
 
+#include "install/error.hpp"
 #include "install/libarchive_unpacker.hpp"
 #include "install/recovery.hpp"
 #include "install/remove_game.hpp"
@@ -679,6 +680,8 @@ void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
       done.bytes_reused = last_download_.reused;
     }
     emit(std::move(done));
+  } else if (ec == transfer::errc::cancelled || ec == install::errc::cancelled) {
+    emit(OperationCancelled{id, kind});
   } else {
     std::string reason = ec.message();
     if (!detail.empty()) reason += ": " + detail;

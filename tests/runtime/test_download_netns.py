@@ -97,8 +97,8 @@ class Downloads(unittest.TestCase):
 
     def finished(self, kind, timeout=60):
         kinds = ("install", "update") if kind == "install" else (kind,)
-        return self.event(self.dl, lambda e: e["type"] in ("operation_finished", "operation_failed")
-                          and e["data"]["kind"] in kinds, timeout)
+        ends = ("operation_finished", "operation_failed", "operation_cancelled")
+        return self.event(self.dl, lambda e: e["type"] in ends and e["data"]["kind"] in kinds, timeout)
 
     def local_big(self):
         return os.path.join(self.dl.games, "openarena", "data", "big.pak")
@@ -186,7 +186,7 @@ class Downloads(unittest.TestCase):
                                         and e["data"]["done"] > 0, 20))
         self.post(self.dl, "cancel")
         end = self.finished("download")
-        self.assertEqual(end["type"], "operation_failed")
+        self.assertEqual(end["type"], "operation_cancelled")
         self.assertEqual(sha(installed), hashlib.sha256(bytes(v2)).hexdigest())
         self.assertFalse(os.path.exists(self.local_big()))
         self.assertFalse(os.path.exists(os.path.join(self.dl.games, "openarena", "version.ini")))
