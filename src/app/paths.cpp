@@ -26,4 +26,20 @@ std::filesystem::path default_state_dir() {
   return user_data_dir() / "lanspread" / "state";
 }
 
+std::filesystem::path resolve_games_dir(const std::string& given) {
+  if (!given.empty()) return given;
+  std::filesystem::path dir = default_games_dir();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  return dir;
+}
+
+boost::system::result<std::shared_ptr<const library::Catalog>, library::CatalogError> load_catalog(
+    const std::string& path) {
+  if (path.empty()) return std::make_shared<const library::Catalog>(library::Catalog::bundled());
+  auto c = library::Catalog::load_file(path);
+  if (!c) return c.error();
+  return std::make_shared<const library::Catalog>(std::move(*c));
+}
+
 }  // namespace lanspread::app

@@ -104,29 +104,16 @@ void print_table(const library::LocalLibrary& lib, const library::Catalog& catal
 }
 
 int run_scan(const ScanArgs& args) {
-  std::unique_ptr<library::Catalog> loaded;
-  const library::Catalog* catalog = &library::Catalog::bundled();
-  if (!args.catalog.empty()) {
-    auto c = library::Catalog::load_file(args.catalog);
-    if (!c) {
-      fmt::print(stderr, "lanspread: {}\n", c.error().message());
-      return 1;
-    }
-    loaded = std::make_unique<library::Catalog>(std::move(*c));
-    catalog = loaded.get();
+  const auto catalog = load_catalog(args.catalog);
+  if (!catalog) {
+    fmt::print(stderr, "lanspread: {}\n", catalog.error().message());
+    return 1;
   }
-
-  std::filesystem::path games_dir = args.games_dir;
-  if (games_dir.empty()) {
-    // The default location is ours to create, so that a first run works with no flags.
-    games_dir = default_games_dir();
-    std::error_code ec;
-    std::filesystem::create_directories(games_dir, ec);
-  }
+  const std::filesystem::path games_dir = resolve_games_dir(args.games_dir);
   library::ScanOptions options;
   options.hash = !args.no_hash;
   options.threads = args.threads;
-  auto lib = library::scan_local_library(games_dir, *catalog, options);
+  auto lib = library::scan_local_library(games_dir, **catalog, options);
   if (!lib) {
     fmt::print(stderr, "lanspread: {}: {}\n", games_dir.string(), lib.error().message());
     if (lib.error() == library::errc::games_dir_missing) {
@@ -135,9 +122,9 @@ int run_scan(const ScanArgs& args) {
     return 1;
   }
   if (args.json) {
-    print_json(*lib, *catalog);
+    print_json(*lib, **catalog);
   } else {
-    print_table(*lib, *catalog);
+    print_table(*lib, **catalog);
   }
   return 0;
 }

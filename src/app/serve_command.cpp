@@ -141,23 +141,13 @@ int run_serve(const ServeArgs& args) {
     return 1;
   }
   runtime::PeerConfig config;
-  if (!args.catalog.empty()) {
-    auto c = library::Catalog::load_file(args.catalog);
-    if (!c) {
-      spdlog::error("{}", c.error().message());
-      return 1;
-    }
-    config.catalog = std::make_shared<library::Catalog>(std::move(*c));
-  } else {
-    config.catalog = std::make_shared<library::Catalog>(library::Catalog::bundled());
+  auto catalog = load_catalog(args.catalog);
+  if (!catalog) {
+    spdlog::error("{}", catalog.error().message());
+    return 1;
   }
-  std::error_code ec;
-  if (args.games_dir.empty()) {
-    config.games_dir = default_games_dir();
-    std::filesystem::create_directories(config.games_dir, ec);
-  } else {
-    config.games_dir = args.games_dir;
-  }
+  config.catalog = *catalog;
+  config.games_dir = resolve_games_dir(args.games_dir);
   if (auto ok = runtime::validate_games_dir(config.games_dir); !ok) {
     spdlog::error("{}: {}", config.games_dir.string(), ok.error().message());
     return 1;

@@ -2,9 +2,6 @@
 
 #include "library/hasher.hpp"
 #include "library/layout.hpp"
-#include "proto/codec.hpp"
-#include "proto/frame.hpp"
-#include "proto/limits.hpp"
 #include "runtime/error.hpp"
 #include "runtime/peer_client.hpp"
 #include "transfer/chunk_planner.hpp"
@@ -126,29 +123,15 @@ awaitable<boost::system::error_code> fetch_one(std::shared_ptr<State> st, std::s
   const auto& file = st->job.manifest.files[c.file];
   auto conn = co_await st->job.connect(source);
   if (!conn) co_return conn.error();
-  const proto::Request req = proto::GetGameFileChunk{st->job.id, file.path, c.offset, c.length};
-  auto frame = proto::frame_request(req);
-  auto s = co_await (*conn)->open_stream();
-  if (!s) co_return s.error();
-  if (auto w =
-          co_await s->write({reinterpret_cast<const std::uint8_t*>(frame->data()), frame->size()});
-      !w)
-    co_return w.error();
-  (void)s->finish();
-  proto::FrameDecoder decoder(proto::response_frame_cap(req));
+  auto open = co_await send_request(
+      *conn, proto::GetGameFileChunk{st->job.id, file.path, c.offset, c.length});
+  if (!open) co_return open.error();
+  if (std::holds_alternative<proto::Error>(open->response))
+    co_return make_error_code(errc::peer_refused);
+  transport::Stream* s = &open->stream;
   std::vector<std::uint8_t> buf(kReadBlock);
-  std::span<const std::uint8_t> pending;
-  while (!decoder.complete()) {
-    auto n = co_await s->read_some(buf);
-    if (!n) co_return n.error();
-    if (*n == 0) co_return make_error_code(proto::errc::frame_truncated);
-    auto used = decoder.feed(std::span<const std::uint8_t>(buf.data(), *n));
-    if (!used) co_return used.error();
-    pending = std::span<const std::uint8_t>(buf.data() + *used, *n - *used);
-  }
-  auto resp = proto::decode_response_to(req, decoder.take_payload());
-  if (!resp) co_return resp.error();
-  if (std::holds_alternative<proto::Error>(*resp)) co_return make_error_code(errc::peer_refused);
+  std::vector<std::uint8_t> first = std::move(open->leftover);
+  std::span<const std::uint8_t> pending = first;
 
   auto writer =
       std::make_shared<transfer::ChunkWriter>(st->prep.fds[c.file], c.offset, c.length, c.hash);
@@ -203,26 +186,15 @@ awaitable<boost::system::result<std::string>> fetch_sentinel(std::shared_ptr<Sta
   for (const auto& source : st->job.sources) {
     auto conn = co_await st->job.connect(source);
     if (!conn) continue;
-    const proto::Request req = proto::GetGameFileData{st->job.id, sentinel->path};
-    auto frame = proto::frame_request(req);
-    auto s = co_await (*conn)->open_stream();
-    if (!s ||
-        !co_await s->write({reinterpret_cast<const std::uint8_t*>(frame->data()), frame->size()}))
-      continue;
-    (void)s->finish();
-    std::string all;
+    auto open = co_await send_request(*conn, proto::GetGameFileData{st->job.id, sentinel->path});
+    if (!open || !std::holds_alternative<proto::FileData>(open->response)) continue;
+    std::string content(open->leftover.begin(), open->leftover.end());
     std::vector<std::uint8_t> buf(64 * 1024);
-    for (;;) {
-      auto n = co_await s->read_some(buf);
-      if (!n || *n == 0 || all.size() > proto::kMaxResponseFrame + sentinel->size) break;
-      all.append(reinterpret_cast<const char*>(buf.data()), *n);
+    while (content.size() <= sentinel->size) {
+      auto n = co_await open->stream.read_some(buf);
+      if (!n || *n == 0) break;
+      content.append(reinterpret_cast<const char*>(buf.data()), *n);
     }
-    proto::FrameDecoder decoder(proto::kMaxResponseFrame);
-    auto used = decoder.feed(all);
-    if (!used || !decoder.complete()) continue;
-    auto resp = proto::decode_response_to(req, decoder.take_payload());
-    if (!resp || !std::holds_alternative<proto::FileData>(*resp)) continue;
-    const std::string content = all.substr(*used);
     if (content.size() != sentinel->size ||
         library::sha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}) !=
             sentinel->chunk_hashes[0])

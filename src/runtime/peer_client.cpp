@@ -17,6 +17,15 @@ namespace {
 
 asio::awaitable<boost::system::result<proto::Response>> exchange(
     std::shared_ptr<transport::Connection> conn, proto::Request sent) {
+  auto open = co_await send_request(std::move(conn), std::move(sent));
+  if (!open) co_return open.error();
+  co_return std::move(open->response);
+}
+
+}  // namespace
+
+asio::awaitable<boost::system::result<OpenResponse>> send_request(
+    std::shared_ptr<transport::Connection> conn, proto::Request sent) {
   auto frame = proto::frame_request(sent);
   if (!frame) co_return frame.error();
   auto s = co_await conn->open_stream();
@@ -28,19 +37,20 @@ asio::awaitable<boost::system::result<proto::Response>> exchange(
   if (auto f = s->finish(); !f) co_return f.error();
   proto::FrameDecoder decoder(proto::response_frame_cap(sent));
   std::vector<std::uint8_t> buf(64 * 1024);
+  std::vector<std::uint8_t> leftover;
   while (!decoder.complete()) {
     auto n = co_await s->read_some(buf);
     if (!n) co_return n.error();
     if (*n == 0) co_return make_error_code(proto::errc::frame_truncated);
     auto used = decoder.feed(std::span<const std::uint8_t>(buf.data(), *n));
     if (!used) co_return used.error();
+    leftover.assign(buf.begin() + static_cast<std::ptrdiff_t>(*used),
+                    buf.begin() + static_cast<std::ptrdiff_t>(*n));
   }
   auto resp = proto::decode_response_to(sent, decoder.take_payload());
   if (!resp) co_return resp.error();
-  co_return std::move(*resp);
+  co_return OpenResponse{std::move(*s), std::move(*resp), std::move(leftover)};
 }
-
-}  // namespace
 
 asio::awaitable<boost::system::result<proto::Response>> request(
     std::shared_ptr<transport::Connection> conn, proto::Request req,

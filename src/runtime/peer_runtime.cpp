@@ -1,35 +1,6 @@
-#include "runtime/peer_runtime.hpp"
-
-#include "install/error.hpp"
-#include "install/libarchive_unpacker.hpp"
-#include "install/recovery.hpp"
-#include "install/remove_game.hpp"
-#include "install/transaction.hpp"
-#include "library/version.hpp"
-
-#include "runtime/download_task.hpp"
-#include "runtime/error.hpp"
-#include "runtime/game_server.hpp"
-#include "runtime/peer_client.hpp"
-#include "transport/endpoint.hpp"
-
-#include <netinet/in.h>
-#include <unistd.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include <future>
-#include <thread>
+#include "runtime/peer_runtime_impl.hpp"
 
 namespace lanspread::runtime {
-namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 
@@ -56,83 +27,6 @@ boost::system::result<void> validate_games_dir(const std::filesystem::path& dir)
   return {};
 }
 
-class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
- public:
-  PeerRuntime(PeerConfig config, EventSink sink)
-      : config_(std::move(config)),
-        sink_(std::move(sink)),
-        disk_(std::max(1u, config_.disk_threads)) {}
-
-  boost::system::result<void> start();
-  void stop();
-  void post(PeerCommand c) {
-    asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
-      self->on_command(std::move(c));
-    });
-  }
-  void add_peer(DiscoveredPeer p) {
-    asio::post(io_, [self = shared_from_this(), p = std::move(p)] { self->on_seen(p); });
-  }
-
-  std::string peer_id_;
-  std::uint16_t port_ = 0;
-  boost::asio::any_io_executor executor() { return io_.get_executor(); }
-
- private:
-  void emit(PeerEvent e) {
-    if (sink_) sink_(std::move(e));
-  }
-  void emit_snapshot() {
-    auto lib = monitor_ ? monitor_->snapshot() : nullptr;
-    emit(LibrarySnapshot{merge_views(*config_.catalog, lib.get(), peers_),
-                         monitor_ ? monitor_->revision() : 0});
-  }
-  PeerView view_of(const PeerInfo& p) const;
-  void on_seen(const DiscoveredPeer& p);
-  void on_lost(const std::string& id, const std::string& reason);
-  void on_command(PeerCommand c);
-
-  awaitable<void> supervise(std::string name, std::function<awaitable<void>()> task);
-  awaitable<void> server_task();
-  awaitable<void> ping_task();
-  awaitable<void> ping_one(std::string id);
-  awaitable<void> refresh(std::string id);
-  awaitable<void> get_game(std::string id, bool from_peers_only);
-  // The manifest of the latest version, agreed by most of the peers that have it.
-  awaitable<std::optional<MergedManifest>> fetch_manifest(std::string id, std::string& why);
-  awaitable<void> download(std::string id);
-  awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
-  void start_operation(const std::string& id, OperationKind requested);
-  void on_operation_progress(const std::string& id, const install::Progress& p);
-  void finish_operation(const std::string& id, OperationKind kind, boost::system::error_code ec,
-                        std::string detail);
-  void emit_operations();
-  void recover(const std::filesystem::path& dir);
-
-  PeerConfig config_;
-  EventSink sink_;
-  asio::io_context io_;
-  asio::thread_pool disk_;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  std::thread thread_;
-  std::shared_ptr<transport::Endpoint> endpoint_;
-  std::shared_ptr<LibraryMonitor> monitor_;
-  std::shared_ptr<GameServer> server_;
-  std::unique_ptr<PeerDiscovery> discovery_;
-  PeerGameDB peers_;
-  struct RunningOperation {
-    ActiveOperation state;
-    std::stop_source stop;
-    Clock::time_point last_report{};
-  };
-  std::map<std::string, RunningOperation> operations_;
-  std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
-  DownloadReport last_download_;          // of the download being reported as finished
-  std::map<std::string, int> failures_;
-  std::set<std::string> busy_;  // peers with a ping or refresh in flight
-  bool stopping_ = false;
-};
-
 PeerView PeerRuntime::view_of(const PeerInfo& p) const {
   PeerView v;
   v.id = p.peer_id;
@@ -154,7 +48,7 @@ boost::system::result<void> PeerRuntime::start() {
   if (auto ok = validate_games_dir(config_.games_dir); !ok) return ok.error();
   if (!config_.unpacker) config_.unpacker = std::make_shared<install::LibarchiveUnpacker>();
   // Repair interrupted installs before anything looks at the games dir.
-  recover(config_.games_dir);
+  recovered_ = recover_games(config_.games_dir, *config_.catalog);
   auto identity = transport::Identity::load_or_create(config_.state_dir);
   if (!identity) return identity.error();
   peer_id_ = (*identity)->peer_id();
@@ -443,70 +337,6 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
   co_return merged;
 }
 
-awaitable<void> PeerRuntime::download(std::string id) {
-  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
-  if (!config_.catalog->contains(id)) co_return refuse("'" + id + "' is not a catalog game");
-  if (operations_.contains(id)) {
-    co_return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
-  }
-  // Claimed before the first await, so a second command cannot start the same download.
-  RunningOperation& op = operations_[id];
-  op.state = ActiveOperation{OperationKind::download, "resolving", 0, 0, 0, 0};
-  monitor_->hold(id);
-  emit(OperationBegin{id, OperationKind::download});
-  emit_operations();
-  std::string why;
-  auto merged = co_await fetch_manifest(id, why);
-  if (!merged) {
-    finish_operation(id, OperationKind::download, make_error_code(errc::no_sources), why);
-    co_return;
-  }
-  DownloadJob job;
-  job.id = id;
-  job.manifest = merged->manifest;
-  job.sources = merged->agreeing;
-  job.root = config_.games_dir / id;
-  job.net = io_.get_executor();
-  job.disk = disk_.get_executor();
-  std::weak_ptr<PeerRuntime> weak = weak_from_this();
-  job.connect = [weak](std::string peer)
-      -> awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> {
-    auto self = weak.lock();
-    if (!self) co_return make_error_code(errc::shutting_down);
-    co_return co_await self->connect(std::move(peer));
-  };
-  job.progress = [weak, id](const DownloadProgress& p) {
-    auto self = weak.lock();
-    if (!self) return;
-    auto it = self->operations_.find(id);
-    if (it == self->operations_.end()) return;
-    auto& s = it->second.state;
-    const bool first = s.phase != "downloading";
-    s = ActiveOperation{OperationKind::download, "downloading", p.done, p.total,
-                        p.bytes_per_second,      p.active_peers};
-    self->emit(OperationProgress{id, s});
-    if (first) self->emit_operations();
-  };
-  job.stop = op.stop.get_token();
-  auto result = co_await run_download(std::move(job));
-  // Rescan before reporting, so the library is current when the end is announced.
-  auto rescanned = co_await asio::co_spawn(
-      disk_,
-      [dir = config_.games_dir, id,
-       options = monitor_->settings().scan]() -> awaitable<std::optional<library::LocalGame>> {
-        auto r = library::scan_game(dir, id, options);
-        co_return r ? std::move(*r) : std::nullopt;
-      },
-      use_awaitable);
-  monitor_->update(id, std::move(rescanned));
-  if (result) {
-    last_download_ = *result;
-  }
-  finish_operation(id, OperationKind::download,
-                   result ? boost::system::error_code{} : result.error(), {});
-  if (result) start_operation(id, OperationKind::install);  // the reference auto-installs
-}
-
 void PeerRuntime::on_command(PeerCommand c) {
   if (stopping_) return;
   std::visit(
@@ -527,12 +357,7 @@ void PeerRuntime::on_command(PeerCommand c) {
             emit(GameDirRejected{cmd.dir, "operations are running; wait for them or cancel them"});
             return;
           }
-          recover(cmd.dir);
-          for (auto& r : recovered_) emit(std::move(r));
-          recovered_.clear();
-          config_.games_dir = cmd.dir;
-          monitor_->set_games_dir(cmd.dir);
-          emit(GameDirChanged{cmd.dir});
+          set_game_dir(cmd.dir);
         } else if constexpr (std::is_same_v<T, GetPeerCount>) {
           emit(PeerCount{peers_.peer_count()});
         } else if constexpr (std::is_same_v<T, InstallGame>) {
@@ -550,150 +375,6 @@ void PeerRuntime::on_command(PeerCommand c) {
         }
       },
       c);
-}
-
-// ---- install-side operations -------------------------------------------------------------
-
-void PeerRuntime::recover(const std::filesystem::path& dir) {
-  // Blocking, but only at start and on a games-dir switch, before the dir is used.
-  const auto catalog = config_.catalog;
-  for (auto& root : install::recover_games_dir(
-           dir, [catalog](std::string_view id) { return catalog->contains(id); })) {
-    if (root.report && root.report->outcome == install::RecoveryReport::Outcome::clean) continue;
-    GameRecovered r;
-    r.id = root.name;
-    if (root.report) {
-      r.outcome = std::string(install::to_string(root.report->outcome));
-      r.notes = root.report->notes;
-    } else {
-      r.outcome = "failed";
-      r.notes.push_back(root.report.error().message());
-    }
-    recovered_.push_back(std::move(r));
-  }
-}
-
-void PeerRuntime::start_operation(const std::string& id, OperationKind requested) {
-  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
-  if (!config_.catalog->contains(id)) return refuse("'" + id + "' is not a catalog game");
-  if (operations_.contains(id)) {
-    return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
-  }
-  const auto lib = monitor_->snapshot();
-  const library::LocalGame* g = lib ? lib->find(id) : nullptr;
-  OperationKind kind = requested;
-  std::string version;
-  switch (requested) {
-    case OperationKind::install:
-    case OperationKind::update:
-      if (g == nullptr || !g->downloaded || g->version.empty()) {
-        return refuse("'" + id + "' is not downloaded; download it first");
-      }
-      kind = g->installed ? OperationKind::update : OperationKind::install;
-      version = g->version;
-      break;
-    case OperationKind::uninstall:
-      if (g == nullptr || !g->installed) return refuse("'" + id + "' is not installed");
-      break;
-    case OperationKind::remove:
-      if (g == nullptr || !g->downloaded) return refuse("'" + id + "' is not downloaded");
-      if (g->installed) return refuse("installed games cannot be removed; uninstall first");
-      break;
-    case OperationKind::download:
-      return refuse("downloads start with DownloadGameFiles");
-  }
-  RunningOperation& op = operations_[id];
-  op.state = ActiveOperation{kind, "starting", 0, 0};
-  monitor_->hold(id);  // no rescan of a half-written root
-  emit(OperationBegin{id, kind});
-  emit_operations();
-
-  std::weak_ptr<PeerRuntime> weak = weak_from_this();
-  asio::post(disk_, [weak, id, kind, version, stop = op.stop.get_token(),
-                     games_dir = config_.games_dir, unpacker = config_.unpacker,
-                     catalog = config_.catalog, scan_options = monitor_->settings().scan,
-                     net = io_.get_executor()] {
-    install::OperationContext ctx;
-    ctx.stop = stop;
-    ctx.progress = [weak, id, net](const install::Progress& p) {
-      asio::post(net, [weak, id, phase = std::string(p.phase), done = p.done, total = p.total] {
-        if (auto self = weak.lock()) self->on_operation_progress(id, {phase, done, total});
-      });
-    };
-    boost::system::error_code ec;
-    const auto root = games_dir / id;
-    if (kind == OperationKind::install || kind == OperationKind::update) {
-      install::InstallOptions opts;
-      opts.unpacker = unpacker.get();
-      opts.version = version;
-      auto r = install::install_game(root, opts, ctx);
-      if (!r) ec = r.error();
-    } else if (kind == OperationKind::uninstall) {
-      auto r = install::uninstall_game(root, ctx);
-      if (!r) ec = r.error();
-    } else {
-      install::RemoveGuards guards;
-      guards.is_catalog_id = [catalog](std::string_view g) { return catalog->contains(g); };
-      // The runtime lets one operation run per game, and this is it.
-      guards.is_in_flight = [](std::string_view) { return false; };
-      auto r = install::remove_downloaded_game(games_dir, id, guards, ctx);
-      if (!r) ec = r.error();
-    }
-    // Rescan here, so the library is current when the operation reports its end (a front
-    // end may act on the new state at once).
-    auto rescanned = library::scan_game(games_dir, id, scan_options);
-    std::optional<library::LocalGame> game;
-    if (rescanned) game = std::move(*rescanned);
-    asio::post(net, [weak, id, kind, ec, detail = ctx.detail, game = std::move(game)]() mutable {
-      if (auto self = weak.lock()) {
-        self->monitor_->update(id, std::move(game));
-        self->finish_operation(id, kind, ec, detail);
-      }
-    });
-  });
-}
-
-void PeerRuntime::on_operation_progress(const std::string& id, const install::Progress& p) {
-  auto it = operations_.find(id);
-  if (it == operations_.end()) return;
-  ActiveOperation& s = it->second.state;
-  const bool new_phase = s.phase != p.phase;
-  s.phase = std::string(p.phase);
-  s.done = p.done;
-  s.total = p.total;
-  // About 4 reports a second, plus every change of phase.
-  const auto now = Clock::now();
-  if (!new_phase && now - it->second.last_report < std::chrono::milliseconds(250)) return;
-  it->second.last_report = now;
-  emit(OperationProgress{id, s});
-  if (new_phase) emit_operations();
-}
-
-void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
-                                   boost::system::error_code ec, std::string detail) {
-  operations_.erase(id);
-  monitor_->release(id, false);  // the root was rescanned as the operation's last step
-  if (!ec) {
-    OperationFinished done{id, kind};
-    if (kind == OperationKind::download) {
-      done.bytes_fetched = last_download_.fetched;
-      done.bytes_reused = last_download_.reused;
-    }
-    emit(std::move(done));
-  } else if (ec == transfer::errc::cancelled || ec == install::errc::cancelled) {
-    emit(OperationCancelled{id, kind});
-  } else {
-    std::string reason = ec.message();
-    if (!detail.empty()) reason += ": " + detail;
-    emit(OperationFailed{id, kind, std::move(reason), true});
-  }
-  emit_operations();
-}
-
-void PeerRuntime::emit_operations() {
-  ActiveOperations all;
-  for (const auto& [id, op] : operations_) all.operations.emplace(id, op.state);
-  emit(std::move(all));
 }
 
 // ---- handle -----------------------------------------------------------------------------

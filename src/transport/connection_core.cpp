@@ -1,5 +1,7 @@
 #include "transport/connection_core.hpp"
 
+#include "transport/stream_state.hpp"
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2.h>
@@ -11,30 +13,6 @@
 #include <deque>
 
 namespace lanspread::transport {
-
-struct StreamState {
-  StreamState(std::int64_t stream_id, BlockPool& pool) : id(stream_id), rx(pool), tx(pool) {}
-  std::int64_t id;
-  ByteQueue rx;  // received, not yet read by the application
-  bool rx_fin = false;
-  bool rx_reset = false;
-  std::uint64_t reset_code = 0;
-  ByteQueue tx;  // [begin, end): not yet acknowledged; [tx_sent, end): not yet sent
-  std::uint64_t tx_sent = 0;
-  bool fin_requested = false;
-  bool fin_sent = false;
-  bool tx_closed = false;  // reset locally, or the peer asked us to stop
-  bool queued = false;     // in send_queue_
-  bool closed = false;     // gone in ngtcp2
-  bool released = false;   // the application let go of it
-  bool party = false;      // the party-key proof stream
-  bool reader_waiting = false;
-  bool writer_waiting = false;
-
-  bool has_pending_send() const {
-    return !tx_closed && (tx_sent < tx.end() || (fin_requested && !fin_sent));
-  }
-};
 
 struct ConnectionCore::ConnRef {
   ngtcp2_crypto_conn_ref ref;
@@ -314,6 +292,17 @@ void fill_params(ngtcp2_transport_params& p, const TransportSettings& t) {
 
 }  // namespace
 
+result<void> ConnectionCore::start(Timestamp now) {
+  if (auto r = init_tls(server_); !r) return r;
+  if (settings_.keep_alive.count() > 0) {
+    ngtcp2_conn_set_keep_alive_timeout(
+        conn_, static_cast<ngtcp2_duration>(settings_.keep_alive.count()) * NGTCP2_MILLISECONDS);
+  }
+  handshake_deadline_ =
+      now + static_cast<Timestamp>(settings_.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+  return {};
+}
+
 result<void> ConnectionCore::init_tls(bool server) {
   gnutls_session_t session = nullptr;
   const unsigned flags = (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_END_OF_EARLY_DATA;
@@ -361,13 +350,7 @@ result<std::unique_ptr<ConnectionCore>> ConnectionCore::client(
                              nullptr, c.get()) != 0) {
     return errc::quic_setup_failed;
   }
-  if (auto r = c->init_tls(false); !r) return r.error();
-  if (settings.keep_alive.count() > 0) {
-    ngtcp2_conn_set_keep_alive_timeout(
-        c->conn_, static_cast<ngtcp2_duration>(settings.keep_alive.count()) * NGTCP2_MILLISECONDS);
-  }
-  c->handshake_deadline_ =
-      now + static_cast<Timestamp>(settings.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+  if (auto r = c->start(now); !r) return r.error();
   return c;
 }
 
@@ -397,13 +380,7 @@ result<std::unique_ptr<ConnectionCore>> ConnectionCore::server(
                              c.get()) != 0) {
     return errc::quic_setup_failed;
   }
-  if (auto r = c->init_tls(true); !r) return r.error();
-  if (settings.keep_alive.count() > 0) {
-    ngtcp2_conn_set_keep_alive_timeout(
-        c->conn_, static_cast<ngtcp2_duration>(settings.keep_alive.count()) * NGTCP2_MILLISECONDS);
-  }
-  c->handshake_deadline_ =
-      now + static_cast<Timestamp>(settings.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+  if (auto r = c->start(now); !r) return r.error();
   return c;
 }
 
@@ -751,128 +728,6 @@ std::vector<std::vector<std::uint8_t>> ConnectionCore::source_ids() const {
   std::vector<std::vector<std::uint8_t>> out;
   for (const auto& c : cids) out.emplace_back(c.data, c.data + c.datalen);
   return out;
-}
-
-// ---- streams ----------------------------------------------------------------------------
-
-StreamState* ConnectionCore::find(std::int64_t id) {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
-}
-
-const StreamState* ConnectionCore::find(std::int64_t id) const {
-  auto it = streams_.find(id);
-  return it == streams_.end() ? nullptr : it->second.get();
-}
-
-StreamState& ConnectionCore::add_stream(std::int64_t id) {
-  auto& slot = streams_[id];
-  if (!slot) slot = std::make_unique<StreamState>(id, pool_);
-  return *slot;
-}
-
-void ConnectionCore::schedule_send(StreamState& s) {
-  if (s.queued || !s.has_pending_send()) return;
-  s.queued = true;
-  send_queue_.push_back(s.id);
-}
-
-result<std::int64_t> ConnectionCore::open_stream() {
-  if (state_ != State::open)
-    return close_reason_ ? close_reason_ : make_error_code(errc::connection_closed);
-  if (!established_) return errc::connection_closed;
-  std::int64_t id = -1;
-  const int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
-  if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) return errc::stream_limit;
-  if (rv != 0) return errc::protocol_error;
-  add_stream(id);
-  return id;
-}
-
-result<std::size_t> ConnectionCore::stream_write(std::int64_t id,
-                                                 std::span<const std::uint8_t> data) {
-  StreamState* s = find(id);
-  if (state_ != State::open) return close_reason_;
-  if (s == nullptr || s->fin_requested) return errc::stream_closed;
-  // Closed before we finished it: it was reset (by the peer, or locally).
-  if (s->tx_closed || s->closed) return errc::stream_reset;
-  const std::uint64_t limit = settings_.stream_send_buffer;
-  const std::uint64_t space = s->tx.size() < limit ? limit - s->tx.size() : 0;
-  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(space, data.size()));
-  if (n == 0) {
-    s->writer_waiting = true;
-    return std::size_t{0};
-  }
-  s->tx.append(data.first(n));
-  schedule_send(*s);
-  return n;
-}
-
-result<void> ConnectionCore::stream_finish(std::int64_t id) {
-  StreamState* s = find(id);
-  if (state_ != State::open) return close_reason_;
-  if (s == nullptr || s->closed) return errc::stream_closed;
-  if (s->tx_closed) return errc::stream_reset;
-  s->fin_requested = true;
-  schedule_send(*s);
-  return {};
-}
-
-result<std::size_t> ConnectionCore::stream_read(std::int64_t id, std::span<std::uint8_t> out,
-                                                bool* fin) {
-  *fin = false;
-  StreamState* s = find(id);
-  if (s == nullptr) return errc::stream_closed;
-  if (s->rx_reset) return errc::stream_reset;
-  const std::size_t n = s->rx.read(out);
-  if (n > 0) {
-    // Credit goes back only as the application consumes: a slow reader slows the sender.
-    if (state_ == State::open) {
-      ngtcp2_conn_extend_max_stream_offset(conn_, id, n);
-      ngtcp2_conn_extend_max_offset(conn_, n);
-    }
-    return n;
-  }
-  if (s->rx_fin) {
-    *fin = true;
-    return std::size_t{0};
-  }
-  if (state_ != State::open) return close_reason_;
-  s->reader_waiting = true;
-  return std::size_t{0};
-}
-
-std::size_t ConnectionCore::stream_readable_bytes(std::int64_t id) const {
-  const StreamState* s = find(id);
-  return s ? static_cast<std::size_t>(s->rx.size()) : 0;
-}
-
-std::uint64_t ConnectionCore::stream_reset_code(std::int64_t id) const {
-  const StreamState* s = find(id);
-  return s ? s->reset_code : 0;
-}
-
-void ConnectionCore::stream_reset(std::int64_t id, std::uint64_t app_code) {
-  StreamState* s = find(id);
-  if (s == nullptr || s->closed) return;
-  s->tx_closed = true;
-  s->tx.clear();
-  s->rx.clear();
-  if (state_ == State::open) ngtcp2_conn_shutdown_stream(conn_, id, app_code);
-}
-
-void ConnectionCore::stream_release(std::int64_t id) {
-  StreamState* s = find(id);
-  if (s == nullptr) return;
-  if (s->closed || state_ != State::open) {
-    streams_.erase(id);
-    return;
-  }
-  s->released = true;
-  // Not finished cleanly on both sides: reset so that the stream ends and frees its slot.
-  if (!(s->fin_sent || s->fin_requested) || !(s->rx_fin && s->rx.empty())) {
-    stream_reset(id, kAppNoError);
-  }
 }
 
 }  // namespace lanspread::transport

@@ -134,6 +134,8 @@ class ConnectionCore {
   enum class State { open, closing, draining, closed };
   ConnectionCore(const TransportSettings& settings, std::shared_ptr<const Identity> identity);
   result<void> init_tls(bool server);
+  // TLS, keep-alive and the handshake deadline, once the ngtcp2 connection exists.
+  result<void> start(Timestamp now);
   void fail(boost::system::error_code reason, bool send_close);
   void enter_closing();
   StreamState* find(std::int64_t id);

@@ -1,0 +1,223 @@
+#include "runtime/peer_runtime_impl.hpp"
+
+namespace lanspread::runtime {
+
+awaitable<void> PeerRuntime::download(std::string id) {
+  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
+  if (!config_.catalog->contains(id)) co_return refuse("'" + id + "' is not a catalog game");
+  if (operations_.contains(id)) {
+    co_return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
+  }
+  // Claimed before the first await, so a second command cannot start the same download.
+  RunningOperation& op = operations_[id];
+  op.state = ActiveOperation{OperationKind::download, "resolving", 0, 0, 0, 0};
+  monitor_->hold(id);
+  emit(OperationBegin{id, OperationKind::download});
+  emit_operations();
+  std::string why;
+  auto merged = co_await fetch_manifest(id, why);
+  if (!merged) {
+    finish_operation(id, OperationKind::download, make_error_code(errc::no_sources), why);
+    co_return;
+  }
+  DownloadJob job;
+  job.id = id;
+  job.manifest = merged->manifest;
+  job.sources = merged->agreeing;
+  job.root = config_.games_dir / id;
+  job.net = io_.get_executor();
+  job.disk = disk_.get_executor();
+  std::weak_ptr<PeerRuntime> weak = weak_from_this();
+  job.connect = [weak](std::string peer)
+      -> awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> {
+    auto self = weak.lock();
+    if (!self) co_return make_error_code(errc::shutting_down);
+    co_return co_await self->connect(std::move(peer));
+  };
+  job.progress = [weak, id](const DownloadProgress& p) {
+    auto self = weak.lock();
+    if (!self) return;
+    auto it = self->operations_.find(id);
+    if (it == self->operations_.end()) return;
+    auto& s = it->second.state;
+    const bool first = s.phase != "downloading";
+    s = ActiveOperation{OperationKind::download, "downloading", p.done, p.total,
+                        p.bytes_per_second,      p.active_peers};
+    self->emit(OperationProgress{id, s});
+    if (first) self->emit_operations();
+  };
+  job.stop = op.stop.get_token();
+  auto result = co_await run_download(std::move(job));
+  // Rescan before reporting, so the library is current when the end is announced.
+  auto rescanned = co_await asio::co_spawn(
+      disk_,
+      [dir = config_.games_dir, id,
+       options = monitor_->settings().scan]() -> awaitable<std::optional<library::LocalGame>> {
+        auto r = library::scan_game(dir, id, options);
+        co_return r ? std::move(*r) : std::nullopt;
+      },
+      use_awaitable);
+  monitor_->update(id, std::move(rescanned));
+  if (result) {
+    last_download_ = *result;
+  }
+  finish_operation(id, OperationKind::download,
+                   result ? boost::system::error_code{} : result.error(), {});
+  if (result) start_operation(id, OperationKind::install);  // the reference auto-installs
+}
+
+// ---- install-side operations -------------------------------------------------------------
+
+std::vector<GameRecovered> recover_games(const std::filesystem::path& dir,
+                                         const library::Catalog& catalog) {
+  std::vector<GameRecovered> out;
+  for (auto& root : install::recover_games_dir(
+           dir, [&catalog](std::string_view id) { return catalog.contains(id); })) {
+    if (root.report && root.report->outcome == install::RecoveryReport::Outcome::clean) continue;
+    GameRecovered r;
+    r.id = root.name;
+    if (root.report) {
+      r.outcome = std::string(install::to_string(root.report->outcome));
+      r.notes = root.report->notes;
+    } else {
+      r.outcome = "failed";
+      r.notes.push_back(root.report.error().message());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void PeerRuntime::set_game_dir(const std::filesystem::path& dir) {
+  // Blocking on purpose: a switch is rare, no operation runs (checked by the caller), and
+  // nothing may look at the new dir before its interrupted operations are repaired.
+  for (auto& r : recover_games(dir, *config_.catalog)) emit(std::move(r));
+  config_.games_dir = dir;
+  monitor_->set_games_dir(dir);
+  emit(GameDirChanged{dir});
+}
+
+void PeerRuntime::start_operation(const std::string& id, OperationKind requested) {
+  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
+  if (!config_.catalog->contains(id)) return refuse("'" + id + "' is not a catalog game");
+  if (operations_.contains(id)) {
+    return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
+  }
+  const auto lib = monitor_->snapshot();
+  const library::LocalGame* g = lib ? lib->find(id) : nullptr;
+  OperationKind kind = requested;
+  std::string version;
+  switch (requested) {
+    case OperationKind::install:
+    case OperationKind::update:
+      if (g == nullptr || !g->downloaded || g->version.empty()) {
+        return refuse("'" + id + "' is not downloaded; download it first");
+      }
+      kind = g->installed ? OperationKind::update : OperationKind::install;
+      version = g->version;
+      break;
+    case OperationKind::uninstall:
+      if (g == nullptr || !g->installed) return refuse("'" + id + "' is not installed");
+      break;
+    case OperationKind::remove:
+      if (g == nullptr || !g->downloaded) return refuse("'" + id + "' is not downloaded");
+      if (g->installed) return refuse("installed games cannot be removed; uninstall first");
+      break;
+    case OperationKind::download:
+      return refuse("downloads start with DownloadGameFiles");
+  }
+  RunningOperation& op = operations_[id];
+  op.state = ActiveOperation{kind, "starting", 0, 0};
+  monitor_->hold(id);  // no rescan of a half-written root
+  emit(OperationBegin{id, kind});
+  emit_operations();
+
+  std::weak_ptr<PeerRuntime> weak = weak_from_this();
+  asio::post(disk_, [weak, id, kind, version, stop = op.stop.get_token(),
+                     games_dir = config_.games_dir, unpacker = config_.unpacker,
+                     catalog = config_.catalog, scan_options = monitor_->settings().scan,
+                     net = io_.get_executor()] {
+    install::OperationContext ctx;
+    ctx.stop = stop;
+    ctx.progress = [weak, id, net](const install::Progress& p) {
+      asio::post(net, [weak, id, phase = std::string(p.phase), done = p.done, total = p.total] {
+        if (auto self = weak.lock()) self->on_operation_progress(id, {phase, done, total});
+      });
+    };
+    boost::system::error_code ec;
+    const auto root = games_dir / id;
+    if (kind == OperationKind::install || kind == OperationKind::update) {
+      install::InstallOptions opts;
+      opts.unpacker = unpacker.get();
+      opts.version = version;
+      auto r = install::install_game(root, opts, ctx);
+      if (!r) ec = r.error();
+    } else if (kind == OperationKind::uninstall) {
+      auto r = install::uninstall_game(root, ctx);
+      if (!r) ec = r.error();
+    } else {
+      install::RemoveGuards guards;
+      guards.is_catalog_id = [catalog](std::string_view g) { return catalog->contains(g); };
+      // The runtime lets one operation run per game, and this is it.
+      guards.is_in_flight = [](std::string_view) { return false; };
+      auto r = install::remove_downloaded_game(games_dir, id, guards, ctx);
+      if (!r) ec = r.error();
+    }
+    // Rescan here, so the library is current when the operation reports its end (a front
+    // end may act on the new state at once).
+    auto rescanned = library::scan_game(games_dir, id, scan_options);
+    std::optional<library::LocalGame> game;
+    if (rescanned) game = std::move(*rescanned);
+    asio::post(net, [weak, id, kind, ec, detail = ctx.detail, game = std::move(game)]() mutable {
+      if (auto self = weak.lock()) {
+        self->monitor_->update(id, std::move(game));
+        self->finish_operation(id, kind, ec, detail);
+      }
+    });
+  });
+}
+
+void PeerRuntime::on_operation_progress(const std::string& id, const install::Progress& p) {
+  auto it = operations_.find(id);
+  if (it == operations_.end()) return;
+  ActiveOperation& s = it->second.state;
+  const bool new_phase = s.phase != p.phase;
+  s.phase = std::string(p.phase);
+  s.done = p.done;
+  s.total = p.total;
+  // About 4 reports a second, plus every change of phase.
+  const auto now = Clock::now();
+  if (!new_phase && now - it->second.last_report < std::chrono::milliseconds(250)) return;
+  it->second.last_report = now;
+  emit(OperationProgress{id, s});
+  if (new_phase) emit_operations();
+}
+
+void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
+                                   boost::system::error_code ec, std::string detail) {
+  operations_.erase(id);
+  monitor_->release(id, false);  // the root was rescanned as the operation's last step
+  if (!ec) {
+    OperationFinished done{id, kind};
+    if (kind == OperationKind::download) {
+      done.bytes_fetched = last_download_.fetched;
+      done.bytes_reused = last_download_.reused;
+    }
+    emit(std::move(done));
+  } else if (ec == transfer::errc::cancelled || ec == install::errc::cancelled) {
+    emit(OperationCancelled{id, kind});
+  } else {
+    std::string reason = ec.message();
+    if (!detail.empty()) reason += ": " + detail;
+    emit(OperationFailed{id, kind, std::move(reason), true});
+  }
+  emit_operations();
+}
+
+void PeerRuntime::emit_operations() {
+  ActiveOperations all;
+  for (const auto& [id, op] : operations_) all.operations.emplace(id, op.state);
+  emit(std::move(all));
+}
+
+}  // namespace lanspread::runtime

@@ -1,0 +1,122 @@
+// Internal to the runtime module: the PeerRuntime behind PeerRuntimeHandle. Its member
+// functions live in peer_runtime.cpp (tasks, peers, commands) and peer_operations.cpp
+// (downloads and install-side operations). Network thread only, unless a comment says so.
+#pragma once
+
+#include "runtime/peer_runtime.hpp"
+
+#include "install/error.hpp"
+#include "install/libarchive_unpacker.hpp"
+#include "install/recovery.hpp"
+#include "install/remove_game.hpp"
+#include "install/transaction.hpp"
+#include "library/version.hpp"
+
+#include "runtime/download_task.hpp"
+#include "runtime/error.hpp"
+#include "runtime/game_server.hpp"
+#include "runtime/peer_client.hpp"
+#include "transport/endpoint.hpp"
+
+#include <netinet/in.h>
+#include <unistd.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <future>
+#include <thread>
+
+namespace lanspread::runtime {
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+// Repairs interrupted operations in `dir` (blocking: disk pool or before the network thread runs).
+std::vector<GameRecovered> recover_games(const std::filesystem::path& dir,
+                                         const library::Catalog& catalog);
+
+class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
+ public:
+  PeerRuntime(PeerConfig config, EventSink sink)
+      : config_(std::move(config)),
+        sink_(std::move(sink)),
+        disk_(std::max(1u, config_.disk_threads)) {}
+
+  boost::system::result<void> start();
+  void stop();
+  void post(PeerCommand c) {
+    asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
+      self->on_command(std::move(c));
+    });
+  }
+  void add_peer(DiscoveredPeer p) {
+    asio::post(io_, [self = shared_from_this(), p = std::move(p)] { self->on_seen(p); });
+  }
+
+  std::string peer_id_;
+  std::uint16_t port_ = 0;
+  boost::asio::any_io_executor executor() { return io_.get_executor(); }
+
+ private:
+  void emit(PeerEvent e) {
+    if (sink_) sink_(std::move(e));
+  }
+  void emit_snapshot() {
+    auto lib = monitor_ ? monitor_->snapshot() : nullptr;
+    emit(LibrarySnapshot{merge_views(*config_.catalog, lib.get(), peers_),
+                         monitor_ ? monitor_->revision() : 0});
+  }
+  PeerView view_of(const PeerInfo& p) const;
+  void on_seen(const DiscoveredPeer& p);
+  void on_lost(const std::string& id, const std::string& reason);
+  void on_command(PeerCommand c);
+
+  awaitable<void> supervise(std::string name, std::function<awaitable<void>()> task);
+  awaitable<void> server_task();
+  awaitable<void> ping_task();
+  awaitable<void> ping_one(std::string id);
+  awaitable<void> refresh(std::string id);
+  awaitable<void> get_game(std::string id, bool from_peers_only);
+  // The manifest of the latest version, agreed by most of the peers that have it.
+  awaitable<std::optional<MergedManifest>> fetch_manifest(std::string id, std::string& why);
+  awaitable<void> download(std::string id);
+  awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
+  void start_operation(const std::string& id, OperationKind requested);
+  void on_operation_progress(const std::string& id, const install::Progress& p);
+  void finish_operation(const std::string& id, OperationKind kind, boost::system::error_code ec,
+                        std::string detail);
+  void emit_operations();
+  void set_game_dir(const std::filesystem::path& dir);
+
+  PeerConfig config_;
+  EventSink sink_;
+  asio::io_context io_;
+  asio::thread_pool disk_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  std::shared_ptr<transport::Endpoint> endpoint_;
+  std::shared_ptr<LibraryMonitor> monitor_;
+  std::shared_ptr<GameServer> server_;
+  std::unique_ptr<PeerDiscovery> discovery_;
+  PeerGameDB peers_;
+  struct RunningOperation {
+    ActiveOperation state;
+    std::stop_source stop;
+    Clock::time_point last_report{};
+  };
+  std::map<std::string, RunningOperation> operations_;
+  std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
+  DownloadReport last_download_;          // of the download being reported as finished
+  std::map<std::string, int> failures_;
+  std::set<std::string> busy_;  // peers with a ping or refresh in flight
+  bool stopping_ = false;
+};
+
+}  // namespace lanspread::runtime
