@@ -1,33 +1,24 @@
 #!/usr/bin/python3
-# Guards against `lanspread scan` reporting a state the files on disk do not imply, manifests
-# whose hashes disagree with an independent SHA-256, or silent success on a bad games dir.
-# Runs the real program on a generated games dir. Usage: scan_cli_test.py <lanspread binary>
+"""`lanspread scan` as a user runs it, on a generated games dir (no network, no root).
+Usage: scan_cli_test.py --tool <lanspread binary>"""
 import hashlib
 import json
 import os
 import subprocess
 import sys
-import tempfile
-import unittest
 
-BIN = None
-CHUNK = 8 * 1024 * 1024
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+from harness import CHUNK, write_file as write  # noqa: E402
 
 
 def run(*args):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120)
+    return harness.run([harness.tool(), *args], check=False, timeout=120)
 
 
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode())
-
-
-class ScanCli(unittest.TestCase):
+class ScanCli(harness.TestCase):
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="lanspread-cli-")
-        self.games = os.path.join(self.tmp.name, "games")
+        self.games = self.work.sub("games")
         g = self.games
         big = bytes((i * 7) & 0xFF for i in range(CHUNK + 1000))
         self.big = big
@@ -42,10 +33,9 @@ class ScanCli(unittest.TestCase):
         write(f"{g}/notacatalogid/version.ini", "1")
         os.symlink("/etc", f"{g}/openarena/etc-link")
 
-    def tearDown(self):
-        self.tmp.cleanup()
-
     def test_json_reports_exact_states_and_verifiable_manifests(self):
+        """Guards against `scan --json` reporting a state the files on disk do not imply, or
+        manifests whose hashes disagree with an independent SHA-256."""
         r = run("scan", "--games", self.games, "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         doc = json.loads(r.stdout)
@@ -70,6 +60,7 @@ class ScanCli(unittest.TestCase):
         self.assertFalse(any(p.startswith("local") for p in xfiles), xfiles)
 
     def test_table_names_games_and_problems(self):
+        """Guards against the human table hiding games or the problem that disqualifies one."""
         r = run("scan", "--games", self.games)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("OpenArena", r.stdout)
@@ -78,19 +69,22 @@ class ScanCli(unittest.TestCase):
         self.assertIn("version.ini is not a regular file", r.stdout)
 
     def test_missing_or_unusable_games_dir_fails_clearly(self):
-        missing = os.path.join(self.tmp.name, "nope")
+        """Guards against silent success (or a created dir) on a missing or unusable games dir."""
+        missing = os.path.join(self.work.path, "nope")
         r = run("scan", "--games", missing)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("does not exist", r.stderr)
         self.assertFalse(os.path.exists(missing))  # an explicit dir is never created
-        a_file = os.path.join(self.tmp.name, "file")
+        a_file = os.path.join(self.work.path, "file")
         write(a_file, "x")
         r = run("scan", "--games", a_file)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("not a directory", r.stderr)
 
     def test_catalog_override_and_its_errors(self):
-        cat = os.path.join(self.tmp.name, "cat.ini")
+        """Guards against a --catalog file being ignored, or its errors reported without a
+        file and line."""
+        cat = os.path.join(self.work.path, "cat.ini")
         write(cat, "[teeworlds]\nname = Teeworlds\n")
         r = run("scan", "--games", self.games, "--catalog", cat, "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -101,8 +95,10 @@ class ScanCli(unittest.TestCase):
         self.assertIn("cat.ini:3:", r.stderr)
 
     def test_default_games_dir_is_created(self):
-        env_home = os.path.join(self.tmp.name, "home")
-        r = subprocess.run([BIN, "scan"], capture_output=True, text=True, timeout=60,
+        """Guards against a first run without --games failing instead of creating the
+        default games dir."""
+        env_home = os.path.join(self.work.path, "home")
+        r = subprocess.run([self.tool, "scan"], capture_output=True, text=True, timeout=60,
                            env={**os.environ, "HOME": env_home, "XDG_DATA_HOME": "",
                                 "LANSPREAD_GAMES_DIR": ""})
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -110,5 +106,4 @@ class ScanCli(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BIN = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=2)
+    harness.main(needs_root=False)

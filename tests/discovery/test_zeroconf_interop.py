@@ -1,33 +1,31 @@
-"""Interoperability with python3-zeroconf, an mDNS stack lanspread did not write."""
-import argparse
+#!/usr/bin/python3
+"""Interoperability with python3-zeroconf, an mDNS stack lanspread did not write.
+Usage: test_zeroconf_interop.py --tool <lanspread binary>"""
 import os
 import sys
 import time
-import unittest
 
-from netns import Lan, event_of
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+from discover_json import event_of  # noqa: E402
 
-TOOL = None
 PYTHON = "/usr/bin/python3"
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zeroconf_peer.py")
 
 
-class ZeroconfInterop(unittest.TestCase):
+class ZeroconfInterop(harness.TestCase):
     def setUp(self):
-        self.lan = Lan()
-        self.ours = self.lan.host("ours", [("br0", "198.18.50.1/24")])
-        self.theirs = self.lan.host("zc", [("br0", "198.18.50.2/24")])
-
-    def tearDown(self):
-        self.lan.close()
+        lan = self.lan()
+        self.ours = lan.host("ours", [("br0", "198.18.50.1/24")])
+        self.theirs = lan.host("zc", [("br0", "198.18.50.2/24")])
 
     def test_zeroconf_browser_resolves_our_service(self):
-        # Guards against records other stacks cannot parse or resolve (wrong SRV port,
-        # malformed TXT, missing address records, bad compression).
-        self.lan.spawn(self.ours, [TOOL, "discover", "--advertise", "--seconds", "15", "--id",
+        """Guards against records other stacks cannot parse or resolve (wrong SRV port,
+        malformed TXT, missing address records, bad compression)."""
+        self.ours.spawn([self.tool, "discover", "--advertise", "--seconds", "15", "--id",
                                    "ours-0000abcd", "--name", "ours", "--port", "47123", "--rev",
                                    "42", "--txt", "extra=1"])
-        zc = self.lan.spawn(self.theirs, [PYTHON, PEER, "browse", "8"])
+        zc = self.theirs.spawn([PYTHON, PEER, "browse", "8"])
         got = zc.wait_for(lambda o: o.get("event") == "resolved", 8.0)
         self.assertIsNotNone(got, f"zeroconf did not resolve us; stderr: {zc.stderr}")
         info = got[1]
@@ -39,23 +37,23 @@ class ZeroconfInterop(unittest.TestCase):
         self.assertEqual(info["server"], "ours-ours-000.local.")
 
     def test_zeroconf_enumerates_our_service_type(self):
-        # Guards against generic DNS-SD browsers (service type enumeration) not listing us.
-        self.lan.spawn(self.ours, [TOOL, "discover", "--advertise", "--seconds", "10", "--id",
+        """Guards against generic DNS-SD browsers (service type enumeration) not listing us."""
+        self.ours.spawn([self.tool, "discover", "--advertise", "--seconds", "10", "--id",
                                    "ours-0000abcd"])
         time.sleep(1.5)  # probing and the first announcement
-        zc = self.lan.spawn(self.theirs, [PYTHON, PEER, "types"])
+        zc = self.theirs.spawn([PYTHON, PEER, "types"])
         got = zc.wait_for(lambda o: o.get("event") == "types", 8.0)
         self.assertIsNotNone(got, f"zeroconf did not finish; stderr: {zc.stderr}")
         self.assertIn("_lanspread._udp.local.", got[1]["types"])
 
     def test_we_rename_when_zeroconf_already_holds_our_name(self):
-        # Guards against two hosts silently sharing one instance name when the other one is
-        # a foreign stack defending it.
-        zc = self.lan.spawn(self.theirs, [PYTHON, PEER, "register", "10", "198.18.50.2",
+        """Guards against two hosts silently sharing one instance name when the other one is
+        a foreign stack defending it."""
+        zc = self.theirs.spawn([PYTHON, PEER, "register", "10", "198.18.50.2",
                                           "ours-ours-000"])
         self.assertIsNotNone(zc.wait_for(lambda o: o.get("event") == "registered", 8.0),
                              f"zeroconf did not register; stderr: {zc.stderr}")
-        ours = self.lan.spawn(self.ours, [TOOL, "discover", "--advertise", "--json", "--seconds",
+        ours = self.ours.spawn([self.tool, "discover", "--advertise", "--json", "--seconds",
                                           "3", "--id", "ours-0000abcd", "--name", "ours"])
         self.assertEqual(ours.wait(10), 0)
         summary = ours.wait_for(lambda o: "summary" in o, 2.0)
@@ -66,12 +64,12 @@ class ZeroconfInterop(unittest.TestCase):
         self.assertIn("ours-ours-000", peers)
 
     def test_our_browser_sees_a_zeroconf_service_and_its_goodbye(self):
-        # Guards against our browser depending on quirks of our own responder (record order,
-        # additionals, compression) and against missing another stack's goodbye.
-        zc = self.lan.spawn(self.theirs, [PYTHON, PEER, "register", "4", "198.18.50.2"])
+        """Guards against our browser depending on quirks of our own responder (record order,
+        additionals, compression) and against missing another stack's goodbye."""
+        zc = self.theirs.spawn([PYTHON, PEER, "register", "4", "198.18.50.2"])
         self.assertIsNotNone(zc.wait_for(lambda o: o.get("event") == "registered", 8.0),
                              f"zeroconf did not register; stderr: {zc.stderr}")
-        ours = self.lan.spawn(self.ours, [TOOL, "discover", "--json", "--seconds", "12"])
+        ours = self.ours.spawn([self.tool, "discover", "--json", "--seconds", "12"])
         got = ours.wait_for(event_of("seen", "zc-peer-0001"), 4.0)
         self.assertIsNotNone(got, f"we did not see zeroconf's service; stderr: {ours.stderr}")
         peer = got[1]["event"]["peer"]
@@ -89,8 +87,4 @@ class ZeroconfInterop(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tool", required=True)
-    args, rest = parser.parse_known_args()
-    TOOL = args.tool
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    harness.main()

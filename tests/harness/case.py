@@ -22,9 +22,10 @@ class Workdir:
         self.logs = []
         self.mounts = []
         self._aborting = False
+        self.keep = False  # set when the test failed, before cleanup closes it
         self._closed = False
         self._token = cleanup.register(f"workdir {self.path}",
-                                       lambda: self.close(keep=self._aborting))
+                                       lambda: self.close(keep=self._aborting or self.keep))
         cleanup.on_abort(self._abort)
 
     def sub(self, *parts):
@@ -92,9 +93,9 @@ def _safe(label):
 
 class TestCase(unittest.TestCase):
     """A unittest.TestCase with `self.work` (a Workdir created on first use), `self.lan()`
-    (a Lan closed after the test) and `self.serve(host, ...)` (a Daemon stopped after it).
-    Processes and namespaces are always cleaned up; the work dir is kept, and its logs'
-    tails printed, when the test fails or errors."""
+    and `self.serve(host, ...)`. Everything the harness made during a test (processes,
+    namespaces, listeners, mounts) is undone after it, newest first; the work dir is deleted,
+    or kept with its logs' tails printed when the test failed or errored."""
 
     _work = None
 
@@ -119,14 +120,49 @@ class TestCase(unittest.TestCase):
         self.addCleanup(d.close)
         return d
 
+    # --- shared by the tests of a class: create them in setUpClass ---------------------------
+    @classmethod
+    def _class_scope(cls):
+        if cls.__dict__.get("_class_mark") is None:
+            cls._class_mark = cleanup.mark()
+
+    @classmethod
+    def class_work(cls):
+        """A Workdir shared by the class's tests (call from setUpClass), kept if any fails."""
+        cls._class_scope()
+        if cls.__dict__.get("_class_workdir") is None:
+            cls._class_workdir = Workdir(cls.__name__)
+        return cls._class_workdir
+
+    @classmethod
+    def class_lan(cls):
+        """A Lan shared by the class's tests (call from setUpClass)."""
+        from .lan import Lan
+        cls._class_scope()
+        return Lan()
+
+    @classmethod
+    def tearDownClass(cls):
+        """Undoes what setUpClass made with the harness (call it when overriding)."""
+        if cls.__dict__.get("_class_mark") is not None:
+            cleanup.undo_since(cls._class_mark)
+            cls._class_mark = None
+            cls._class_workdir = None
+
     def run(self, result=None):
         before = _problems(result)
+        point = cleanup.mark()
         try:
             return super().run(result)
         finally:
+            failed = _problems(result) > before
             if self._work is not None:
-                self._work.close(keep=_problems(result) > before)
-                self._work = None
+                self._work.keep = failed
+            shared = type(self).__dict__.get("_class_workdir")
+            if shared is not None and failed:
+                shared.keep = True
+            cleanup.undo_since(point)
+            self._work = None
 
 
 def _problems(result):

@@ -85,18 +85,30 @@ def unregister(token):
         _undo.pop(token, None)
 
 
-def undo_all():
-    """Runs every registered undo function, newest first; errors are reported, not raised."""
+def mark():
+    """A point in time for undo_since()."""
+    with _lock:
+        return _next_token
+
+
+def undo_since(point):
+    """Runs the undo functions registered after `point` (see mark()), newest first."""
     while True:
         with _lock:
-            if not _undo:
+            newer = [t for t in _undo if t > point]
+            if not newer:
                 return
-            token = max(_undo)
+            token = max(newer)
             description, function = _undo.pop(token)
         try:
             function()
         except Exception as e:  # noqa: BLE001 -- the others must still run
             sys.stderr.write(f"harness: cleanup of {description} failed: {e}\n")
+
+
+def undo_all():
+    """Runs every registered undo function, newest first; errors are reported, not raised."""
+    undo_since(0)
 
 
 def on_abort(hook):

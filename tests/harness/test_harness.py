@@ -56,8 +56,8 @@ def own_namespaces(pid):
 
 class Network(harness.TestCase):
     def test_hosts_reach_each_other_over_ipv4_and_link_local_ipv6(self):
-        # Guards against hosts that cannot talk (a missing address, a bridge port down, IPv6
-        # addresses still in duplicate address detection).
+        """Guards against hosts that cannot talk (a missing address, a bridge port down, IPv6
+        addresses still in duplicate address detection)."""
         lan = self.lan()
         a, b = lan.host("a"), lan.host("b")
         self.assertEqual((a.ip(), b.ip()), ("198.18.1.1", "198.18.1.2"))
@@ -71,8 +71,8 @@ class Network(harness.TestCase):
         self.assertEqual(udp6.wait_count(1, 5, src=a.ipv6_link_local()), 1)
 
     def test_rate_limit_is_installed_on_both_sides_of_the_link(self):
-        # Guards against a `rate=` that shapes nothing (the download tests would then finish
-        # before they can be interrupted).
+        """Guards against a `rate=` that shapes nothing (the download tests would then finish
+        before they can be interrupted)."""
         lan = self.lan()
         h = lan.host("seed", rate="100mbit")
         inside = run(["tc", "-n", h.ns, "qdisc", "show", "dev", "eth0"]).stdout
@@ -85,7 +85,7 @@ class Network(harness.TestCase):
         self.assertNotIn("tbf", run(["tc", "-n", h.ns, "qdisc", "show", "dev", "eth0"]).stdout)
 
     def test_blocked_multicast_neither_arrives_nor_leaves_but_unicast_does(self):
-        # Guards against a "multicast blocked" host that still hears or sends mDNS.
+        """Guards against a "multicast blocked" host that still hears or sends mDNS."""
         lan = self.lan()
         a, b = lan.host("a"), lan.host("b")
         rx = multicast_receiver(b, 5353)
@@ -110,7 +110,7 @@ class Network(harness.TestCase):
         self.assertEqual(received(rx), b"hello")
 
     def test_links_added_renamed_removed_and_a_host_bridge(self):
-        # Guards against topology changes that leave the host unreachable or half-configured.
+        """Guards against topology changes that leave the host unreachable or half-configured."""
         lan = self.lan()
         roamer = lan.host("roamer", links=[])
         other = lan.host("other", links=["br2"])
@@ -134,7 +134,7 @@ class Network(harness.TestCase):
         self.assertEqual(udp.wait_count(1, 5, src=bridged.ip()), 1)
 
     def test_sniffer_counts_packets_to_a_port_nobody_listens_on(self):
-        # Guards against a packet count that misses traffic a peer sends to a closed port.
+        """Guards against a packet count that misses traffic a peer sends to a closed port."""
         lan = self.lan()
         a, b = lan.host("a"), lan.host("b")
         sniff = harness.Sniffer(b, "eth0")
@@ -145,8 +145,8 @@ class Network(harness.TestCase):
 
 class Daemons(harness.TestCase):
     def test_daemon_lifecycle_and_api_key(self):
-        # Guards against a daemon helper that reports ready before the API answers, loses
-        # its dirs on restart, or cannot talk to a daemon that requires its API key.
+        """Guards against a daemon helper that reports ready before the API answers, loses
+        its dirs on restart, or cannot talk to a daemon that requires its API key."""
         lan = self.lan()
         h = lan.host("solo")
         harness.make_game(self.work.sub("solo", "games"), "openarena", "7", {"a.bin": 1000})
@@ -172,7 +172,7 @@ class Daemons(harness.TestCase):
         self.assertIn("API on http://127.0.0.1:7878/", d.log_text())
 
     def test_test_data_is_deterministic_and_trees_compare_byte_for_byte(self):
-        # Guards against a tree comparison that misses a changed byte.
+        """Guards against a tree comparison that misses a changed byte."""
         a = harness.make_game(self.work.sub("a"), "openarena", "1", {"d/x.pak": 3000}, seed=1)
         b = harness.make_game(self.work.sub("b"), "openarena", "1", {"d/x.pak": 3000}, seed=1)
         harness.assert_same_tree(a, b)
@@ -214,14 +214,14 @@ class Cleanup(harness.TestCase):
         return harness.wait_until(lambda: not own_namespaces(pid), 10)
 
     def test_sigterm_deletes_namespaces_and_kills_programs(self):
-        # Guards against a CTest timeout (SIGTERM) leaving namespaces and daemons behind.
+        """Guards against a CTest timeout (SIGTERM) leaving namespaces and daemons behind."""
         p = self.child()
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(20), 128 + signal.SIGTERM)
         self.assertTrue(self.gone(p.pid), own_namespaces(p.pid))
 
     def test_sigkill_is_cleaned_up_by_the_reaper(self):
-        # Guards against a killed test process (SIGKILL) leaving namespaces behind.
+        """Guards against a killed test process (SIGKILL) leaving namespaces behind."""
         p = self.child()
         p.kill()
         p.wait(10)
