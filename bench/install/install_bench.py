@@ -6,6 +6,7 @@ Generates a game-like tree (many files, partly compressible), packs it as zip (d
 then --runs timed runs alternating between the tools; the median counts. Throughput is
 uncompressed bytes per second. The last line is one JSON object:
 {"ours_MBps": ..., "bsdtar_MBps": ..., "ratio": ...} over both formats together.
+  install_bench.py --tool install_bench_unpack=PATH [--size-mb N --files N --runs N ...]
 
 The scratch directory defaults to /dev/shm when it has room: both tools then write to the
 same RAM-backed filesystem, so the comparison measures the unpackers rather than the noise of
@@ -17,10 +18,11 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+import harness  # noqa: E402
 
 
 def generate_tree(root, total_bytes, files):
@@ -48,35 +50,37 @@ def generate_tree(root, total_bytes, files):
 def pack(src, archive, fmt):
     opts = {"zip": ["--format", "zip"],
             "7z": ["--format", "7zip", "--options", "7zip:compression=lzma2,7zip:compression-level=1"]}
-    subprocess.run(["bsdtar", "-cf", archive] + opts[fmt] + ["-C", src, "game"], check=True)
+    harness.run(["bsdtar", "-cf", archive] + opts[fmt] + ["-C", src, "game"], timeout=1800)
 
 
 def timed(cmd, dest):
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    harness.run(cmd, timeout=1800)
     elapsed = time.perf_counter() - start
     shutil.rmtree(dest, ignore_errors=True)
     return elapsed
 
 
 def main():
+    _, rest = harness.parse_args()
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--unpacker", required=True, help="path to install_bench_unpack")
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--files", type=int, default=5000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--formats", default="zip,7z")
     ap.add_argument("--workdir", default=None, help="scratch dir (default: a temp dir)")
-    args = ap.parse_args()
+    args = ap.parse_args(rest)
+    unpacker = harness.tool("install_bench_unpack")
 
     workdir = args.workdir
     if workdir is None and os.path.isdir("/dev/shm"):
         st = os.statvfs("/dev/shm")
         if st.f_bavail * st.f_frsize > 3 * (args.size_mb << 20):
             workdir = "/dev/shm"
-    work = tempfile.mkdtemp(prefix="lanspread-install-bench-", dir=workdir)
+    scratch = harness.Workdir("install-bench", parent=workdir)
+    work = scratch.path
     try:
         src = os.path.join(work, "src")
         total = generate_tree(src, args.size_mb << 20, args.files)
@@ -86,7 +90,7 @@ def main():
         for fmt in args.formats.split(","):
             archive = os.path.join(work, "game." + fmt)
             pack(src, archive, fmt)
-            tools = {"ours": [args.unpacker, archive, dest],
+            tools = {"ours": [unpacker, archive, dest],
                      "bsdtar": ["bsdtar", "-xf", archive, "-C", dest]}
             for cmd in tools.values():
                 timed(cmd, dest)  # warm-up: page cache, allocator, first-run effects
@@ -109,7 +113,7 @@ def main():
         print(json.dumps({"ours_MBps": round(ours, 1), "bsdtar_MBps": round(bsd, 1),
                           "ratio": round(ours / bsd, 3)}))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        scratch.close()
 
 
 if __name__ == "__main__":
