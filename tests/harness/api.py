@@ -66,6 +66,10 @@ class ApiClient:
         self.host = host
         self.key_file = key_file
 
+    def anonymous(self):
+        """The same client without the API key (to check that the daemon refuses it)."""
+        return ApiClient(self.ns, self.port, None, self.host)
+
     def key(self):
         """The daemon's API key, when its key file exists."""
         if self.key_file and os.path.exists(self.key_file):

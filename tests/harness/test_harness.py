@@ -167,6 +167,7 @@ class Daemons(harness.TestCase):
         with open(d.key_file, "w") as f:
             f.write("sekrit\n")
         self.assertEqual(d.api.headers()["Authorization"], "Bearer sekrit")
+        self.assertNotIn("Authorization", d.api.anonymous().headers())
         d.kill()
         self.assertFalse(d.running())
         self.assertIn("API on http://127.0.0.1:7878/", d.log_text())
