@@ -1,7 +1,7 @@
 #include "install/installed_files.hpp"
 
 #include "install/durable_fs.hpp"
-#include "install/layout.hpp"
+#include "proto/layout.hpp"
 
 #include <boost/json.hpp>
 
@@ -14,8 +14,8 @@ constexpr std::string_view kFormat = "lanspread.installed-files";
 constexpr std::size_t kMaxListBytes = 256ull << 20;
 
 bool is_own_file(const std::string& rel) {
-  return rel == layout::kOwnedMarker || rel == layout::kInstalledFiles ||
-         rel == std::string(layout::kInstalledFiles) + ".tmp";
+  return rel == proto::layout::kOwnedMarker || rel == proto::layout::kInstalledFiles ||
+         rel == std::string(proto::layout::kInstalledFiles) + ".tmp";
 }
 
 }  // namespace
@@ -47,12 +47,13 @@ result<void> write_installed_files(const std::filesystem::path& tree,
   list.reserve(files.size());
   for (const auto& f : files) list.emplace_back(f);
   o["files"] = std::move(list);
-  return write_file_atomic(tree, layout::kInstalledFiles, boost::json::serialize(o), detail);
+  return write_file_atomic(tree, proto::layout::kInstalledFiles, boost::json::serialize(o), detail);
 }
 
 std::optional<std::set<std::string>> read_installed_files(const std::filesystem::path& tree) {
   std::string detail;
-  auto text = read_small_file(tree / std::string(layout::kInstalledFiles), kMaxListBytes, detail);
+  auto text =
+      read_small_file(tree / std::string(proto::layout::kInstalledFiles), kMaxListBytes, detail);
   if (!text) return std::nullopt;
   boost::system::error_code ec;
   const auto v = boost::json::parse(*text, ec);

@@ -1,7 +1,7 @@
 #include "install/intent_log.hpp"
 
 #include "install/durable_fs.hpp"
-#include "install/layout.hpp"
+#include "proto/layout.hpp"
 
 #include <boost/json.hpp>
 
@@ -92,7 +92,7 @@ std::optional<Intent> decode_intent(std::string_view json) noexcept {
 
 IntentRead read_intent(const std::filesystem::path& root) {
   IntentRead out;
-  const auto path = root / std::string(layout::kIntent);
+  const auto path = root / std::string(proto::layout::kIntent);
   const NodeKind kind = node_kind(path);
   if (kind == NodeKind::absent) return out;
   out.state = IntentRead::State::unreadable;
@@ -118,12 +118,13 @@ IntentRead read_intent(const std::filesystem::path& root) {
 
 result<void> write_intent(const std::filesystem::path& root, const Intent& intent,
                           std::string& detail) {
-  return write_file_atomic(root, layout::kIntent, encode_intent(intent), detail);
+  return write_file_atomic(root, proto::layout::kIntent, encode_intent(intent), detail);
 }
 
 result<void> clear_intent(const std::filesystem::path& root, std::string& detail) {
-  if (auto r = remove_file_durable(root / std::string(layout::kIntentTmp), detail); !r) return r;
-  return remove_file_durable(root / std::string(layout::kIntent), detail);
+  if (auto r = remove_file_durable(root / std::string(proto::layout::kIntentTmp), detail); !r)
+    return r;
+  return remove_file_durable(root / std::string(proto::layout::kIntent), detail);
 }
 
 }  // namespace lanspread::install

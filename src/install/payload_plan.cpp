@@ -1,7 +1,7 @@
 #include "install/payload_plan.hpp"
 
 #include "install/durable_fs.hpp"
-#include "install/layout.hpp"
+#include "proto/layout.hpp"
 #include "proto/validate.hpp"
 
 #include <algorithm>
@@ -87,12 +87,12 @@ result<PayloadPlan> plan_payload(const std::filesystem::path& root, std::string&
     const auto name = p.filename().string();
     const bool top = it.depth() == 0;
     const NodeKind kind = node_kind(p);
-    if (proto::is_reserved_name(name) || (top && (name == layout::kLocal))) {
+    if (proto::is_reserved_name(name) || (top && (name == proto::layout::kLocal))) {
       if (kind == NodeKind::directory) it.disable_recursion_pending();
       continue;
     }
     if (kind != NodeKind::regular) continue;  // directories are walked; links are ignored
-    if (top && name == layout::kVersionIni) continue;
+    if (top && name == proto::layout::kVersionIni) continue;
     const auto size = static_cast<std::uint64_t>(std::filesystem::file_size(p, ec));
     if (ec) break;
     const auto lname = lower(name);

@@ -2,7 +2,7 @@
 
 #include "install/durable_fs.hpp"
 #include "install/intent_log.hpp"
-#include "install/layout.hpp"
+#include "proto/layout.hpp"
 #include "proto/try.hpp"
 
 #include <unistd.h>
@@ -19,9 +19,9 @@ class RootRecoverer {
  public:
   explicit RootRecoverer(const fs::path& root)
       : root_(root),
-        local_(root / std::string(layout::kLocal)),
-        staging_(root / std::string(layout::kStaging)),
-        backup_(root / std::string(layout::kBackup)) {}
+        local_(root / std::string(proto::layout::kLocal)),
+        staging_(root / std::string(proto::layout::kStaging)),
+        backup_(root / std::string(proto::layout::kBackup)) {}
 
   result<RecoveryReport> run();
 
@@ -150,8 +150,8 @@ result<void> RootRecoverer::finish() {
   // Markers travel with a renamed directory; inside local/ or the root they mean nothing.
   for (const auto& dir : {local_, root_}) {
     if (!is_dir(dir)) continue;
-    for (const auto& name :
-         {std::string(layout::kOwnedMarker), std::string(layout::kOwnedMarker) + ".tmp"}) {
+    for (const auto& name : {std::string(proto::layout::kOwnedMarker),
+                             std::string(proto::layout::kOwnedMarker) + ".tmp"}) {
       if (node_kind(dir / name) == NodeKind::regular) {
         LANSPREAD_TRYV(remove_file_durable(dir / name, detail_));
       }
@@ -171,13 +171,15 @@ result<RecoveryReport> RootRecoverer::run() {
       r = by_intent(read.intent);
       break;
     case IntentRead::State::unreadable: {
-      note("intent log set aside as " + std::string(layout::kIntentCorrupt) + ": " + read.problem);
-      const auto intent = root_ / std::string(layout::kIntent);
+      note("intent log set aside as " + std::string(proto::layout::kIntentCorrupt) + ": " +
+           read.problem);
+      const auto intent = root_ / std::string(proto::layout::kIntent);
       if (node_kind(intent) == NodeKind::directory) {
         // Not something Lanspread wrote; a file we cannot rename over it either.
         return make_error_code(errc::foreign_directory);
       }
-      LANSPREAD_TRYV(rename_durable(intent, root_ / std::string(layout::kIntentCorrupt), detail_));
+      LANSPREAD_TRYV(
+          rename_durable(intent, root_ / std::string(proto::layout::kIntentCorrupt), detail_));
       r = by_markers();
       break;
     }
@@ -218,7 +220,7 @@ std::vector<RootRecovery> recover_games_dir(
     const auto& p = it->path();
     const auto name = p.filename().string();
     if (node_kind(p) != NodeKind::directory) continue;
-    if (name.starts_with(layout::kRemovingPrefix)) {
+    if (name.starts_with(proto::layout::kRemovingPrefix)) {
       // An interrupted removal: the root was already renamed away from its id. Unmarked,
       // only an empty one (killed between the marker and rmdir) is deleted.
       if (!has_owned_marker(p)) {
@@ -238,13 +240,14 @@ std::vector<RootRecovery> recover_games_dir(
       continue;
     }
     if (is_catalog_id && !is_catalog_id(name)) continue;
-    const bool has_state = node_kind(p / std::string(layout::kIntent)) != NodeKind::absent ||
-                           node_kind(p / std::string(layout::kIntentTmp)) != NodeKind::absent ||
-                           node_kind(p / std::string(layout::kStaging)) != NodeKind::absent ||
-                           node_kind(p / std::string(layout::kBackup)) != NodeKind::absent ||
-                           node_kind(p / std::string(layout::kLocal) /
-                                     std::string(layout::kOwnedMarker)) != NodeKind::absent ||
-                           node_kind(p / std::string(layout::kOwnedMarker)) != NodeKind::absent;
+    const bool has_state =
+        node_kind(p / std::string(proto::layout::kIntent)) != NodeKind::absent ||
+        node_kind(p / std::string(proto::layout::kIntentTmp)) != NodeKind::absent ||
+        node_kind(p / std::string(proto::layout::kStaging)) != NodeKind::absent ||
+        node_kind(p / std::string(proto::layout::kBackup)) != NodeKind::absent ||
+        node_kind(p / std::string(proto::layout::kLocal) /
+                  std::string(proto::layout::kOwnedMarker)) != NodeKind::absent ||
+        node_kind(p / std::string(proto::layout::kOwnedMarker)) != NodeKind::absent;
     if (!has_state) continue;
     out.push_back(RootRecovery{name, recover_root(p)});
   }

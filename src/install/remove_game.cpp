@@ -1,7 +1,7 @@
 #include "install/remove_game.hpp"
 
 #include "install/durable_fs.hpp"
-#include "install/layout.hpp"
+#include "proto/layout.hpp"
 #include "proto/try.hpp"
 #include "proto/validate.hpp"
 
@@ -40,26 +40,26 @@ result<void> remove_downloaded_game(const std::filesystem::path& games_dir, std:
   if (!guards.is_in_flight || guards.is_in_flight(id)) {
     return refuse(ctx, errc::in_flight, "'" + name + "' is being downloaded or installed");
   }
-  for (auto reserved : {layout::kIntent, layout::kStaging, layout::kBackup}) {
+  for (auto reserved : {proto::layout::kIntent, proto::layout::kStaging, proto::layout::kBackup}) {
     if (node_kind(root / std::string(reserved)) != NodeKind::absent) {
       return refuse(ctx, errc::recovery_needed,
                     "'" + name + "' has an unfinished install operation; restart to recover");
     }
   }
-  if (node_kind(root / std::string(layout::kLocal)) != NodeKind::absent) {
+  if (node_kind(root / std::string(proto::layout::kLocal)) != NodeKind::absent) {
     return refuse(ctx, errc::installed,
                   "'" + name +
                       "' is installed; installed games cannot be removed, uninstall "
                       "first");
   }
-  if (node_kind(root / std::string(layout::kVersionIni)) != NodeKind::regular) {
+  if (node_kind(root / std::string(proto::layout::kVersionIni)) != NodeKind::regular) {
     return refuse(ctx, errc::not_downloaded,
                   "'" + name + "' has no regular version.ini; it is not a downloaded game");
   }
   ctx.step("mark_root");
   LANSPREAD_TRYV(write_owned_marker(root, ctx.detail));
   ctx.step("move_root_away");
-  const fs::path doomed = dir / (std::string(layout::kRemovingPrefix) + name);
+  const fs::path doomed = dir / (std::string(proto::layout::kRemovingPrefix) + name);
   if (node_kind(doomed) != NodeKind::absent) {
     if (!has_owned_marker(doomed)) {
       return refuse(ctx, errc::foreign_directory,

@@ -3,9 +3,9 @@
 #include "install/durable_fs.hpp"
 #include "install/installed_files.hpp"
 #include "install/intent_log.hpp"
-#include "install/layout.hpp"
 #include "install/payload_plan.hpp"
 #include "install/recovery.hpp"
+#include "proto/layout.hpp"
 #include "proto/try.hpp"
 
 #include <unistd.h>
@@ -20,9 +20,9 @@ namespace fs = std::filesystem;
 struct Paths {
   explicit Paths(const fs::path& r)
       : root(r),
-        local(r / std::string(layout::kLocal)),
-        staging(r / std::string(layout::kStaging)),
-        backup(r / std::string(layout::kBackup)) {}
+        local(r / std::string(proto::layout::kLocal)),
+        staging(r / std::string(proto::layout::kStaging)),
+        backup(r / std::string(proto::layout::kBackup)) {}
   fs::path root, local, staging, backup;
 };
 
@@ -35,7 +35,7 @@ result<void> check_clean(const Paths& p, OperationContext& ctx) {
   if (node_kind(p.root) != NodeKind::directory) {
     return refuse(ctx, errc::bad_root, "'" + p.root.string() + "' is not a game directory");
   }
-  if (node_kind(p.root / std::string(layout::kIntent)) != NodeKind::absent) {
+  if (node_kind(p.root / std::string(proto::layout::kIntent)) != NodeKind::absent) {
     return refuse(ctx, errc::recovery_needed,
                   "'" + p.root.string() + "' has an unfinished install operation");
   }
@@ -164,7 +164,8 @@ result<void> swap_in(const Paths& p, const InstallOptions& opt, bool update,
   ctx.step("move_staging_to_local");
   LANSPREAD_TRYV(rename_durable(p.staging, p.local, ctx.detail));
   ctx.step("unmark_local");
-  LANSPREAD_TRYV(remove_file_durable(p.local / std::string(layout::kOwnedMarker), ctx.detail));
+  LANSPREAD_TRYV(
+      remove_file_durable(p.local / std::string(proto::layout::kOwnedMarker), ctx.detail));
   if (update) {
     ctx.step("intent_cleanup");
     LANSPREAD_TRYV(write_intent(p.root, {op, Phase::cleanup, opt.version}, ctx.detail));
@@ -192,7 +193,7 @@ result<InstallReport> install_game(const fs::path& root, const InstallOptions& o
   const Paths p(root);
   if (!options.unpacker) return refuse(ctx, errc::io_error, "no unpacker configured");
   LANSPREAD_TRYV(check_clean(p, ctx));
-  if (node_kind(root / std::string(layout::kVersionIni)) != NodeKind::regular) {
+  if (node_kind(root / std::string(proto::layout::kVersionIni)) != NodeKind::regular) {
     return refuse(ctx, errc::not_downloaded,
                   "'" + root.string() + "' has no version.ini; download the game first");
   }

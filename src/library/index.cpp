@@ -1,15 +1,13 @@
 #include "library/index.hpp"
 
 #include "library/error.hpp"
-#include "library/layout.hpp"
+#include "proto/layout.hpp"
 #include "proto/validate.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "sys/durable_file.hpp"
+
 #include <boost/json.hpp>
 
-#include <cerrno>
 #include <string_view>
 
 namespace lanspread::library {
@@ -19,31 +17,6 @@ namespace {
 constexpr std::string_view kFormat = "lanspread.index";
 constexpr std::int64_t kFormatVersion = 1;
 constexpr std::uint64_t kMaxIndexBytes = 256ULL * 1024 * 1024;
-
-bool read_all(int fd, std::string& out, std::uint64_t max) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  if (static_cast<std::uint64_t>(st.st_size) > max) return false;
-  out.resize(static_cast<std::size_t>(st.st_size));
-  std::size_t got = 0;
-  while (got < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    got += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -66,13 +39,9 @@ const std::vector<proto::Sha256>* RootIndex::lookup(const std::string& path, std
 
 boost::system::result<RootIndex> RootIndex::load(const std::filesystem::path& root,
                                                  std::uint64_t chunk_size) {
-  const auto file = root / kIndexFile;
-  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return errc::io_error;
-  std::string text;
-  const bool ok = read_all(fd, text, kMaxIndexBytes);
-  ::close(fd);
-  if (!ok) return errc::io_error;
+  auto read = sys::read_small_file(root / proto::layout::kIndex, kMaxIndexBytes);
+  if (!read) return errc::io_error;
+  const std::string text = std::move(*read);
 
   try {
     boost::system::error_code ec;
@@ -140,19 +109,13 @@ boost::system::result<void> RootIndex::save(const std::filesystem::path& root) c
                                                         {"version", kFormatVersion},
                                                         {"chunk_size", chunk_size_},
                                                         {"files", std::move(files)}});
-  const auto tmp = root / kIndexTmpFile;
-  const auto final_path = root / kIndexFile;
   // A cache, not state: tmp + rename keeps readers from ever seeing a torn file, but there
   // is no fsync. After a power loss the index may be missing, empty or stale; it is
   // validated when read and every entry is keyed by size and mtime, and a wrong hash could
   // only make a downloader refuse a chunk, never accept a bad one. Skipping the fsyncs
   // saves about 8 ms per game root on a cold scan.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return errc::io_error;
-  bool ok = write_all(fd, text);
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || ::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
+  if (!sys::write_file_atomic(root, proto::layout::kIndex, text,
+                              {.durable = false, .tmp_name = proto::layout::kIndexTmp})) {
     return errc::io_error;
   }
   return {};

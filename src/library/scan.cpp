@@ -3,9 +3,10 @@
 #include "library/error.hpp"
 #include "library/hasher.hpp"
 #include "library/index.hpp"
-#include "library/layout.hpp"
 #include "library/version.hpp"
+#include "proto/layout.hpp"
 #include "proto/validate.hpp"
+#include "sys/open_beneath.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -49,7 +50,7 @@ void walk_fd(int dfd, const std::string& prefix, std::size_t depth, std::vector<
     const std::string name = d->d_name;
     if (name == "." || name == "..") continue;
     if (proto::is_reserved_name(name)) continue;
-    if (depth == 0 && name == kLocalDir) continue;
+    if (depth == 0 && name == proto::layout::kLocal) continue;
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -68,12 +69,12 @@ void walk_fd(int dfd, const std::string& prefix, std::size_t depth, std::vector<
     if (S_ISDIR(st.st_mode)) {
       out.push_back({rel, 0, 0, true});
       if (depth + 1 >= proto::kMaxPathDepth) continue;
-      const int sub = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub < 0) {
-        problems.push_back("cannot list " + rel + ": " + std::strerror(errno));
+      auto sub = sys::open_dir_beneath(dfd, name, false);
+      if (!sub) {
+        problems.push_back("cannot list " + rel + ": " + std::strerror(sub.error().code));
         continue;
       }
-      walk_fd(sub, rel, depth + 1, out, problems);
+      walk_fd(sub->release(), rel, depth + 1, out, problems);
     } else {
       out.push_back({rel, static_cast<std::uint64_t>(st.st_size), mtime_ns(st), false});
     }
@@ -82,12 +83,12 @@ void walk_fd(int dfd, const std::string& prefix, std::size_t depth, std::vector<
 }
 
 void walk(const fs::path& root, std::vector<Entry>& out, std::vector<std::string>& problems) {
-  const int dfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0) {
-    problems.push_back(std::string("cannot list .: ") + std::strerror(errno));
+  auto dir = sys::open_dir(root);
+  if (!dir) {
+    problems.push_back(std::string("cannot list .: ") + std::strerror(dir.error().code));
     return;
   }
-  walk_fd(dfd, "", 0, out, problems);
+  walk_fd(dir->release(), "", 0, out, problems);
 }
 
 // One root while it is being scanned.
@@ -116,7 +117,7 @@ std::optional<LocalGame> inspect(const fs::path& game_dir, std::string_view id,
   if (::lstat(g.root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
 
   struct stat vst {};
-  const fs::path version_path = g.root / kVersionFile;
+  const fs::path version_path = g.root / proto::layout::kVersionIni;
   if (::lstat(version_path.c_str(), &vst) == 0) {
     if (S_ISREG(vst.st_mode)) {
       g.downloaded = true;
@@ -136,7 +137,7 @@ std::optional<LocalGame> inspect(const fs::path& game_dir, std::string_view id,
     }
   }
   struct stat lst {};
-  const fs::path local_path = g.root / kLocalDir;
+  const fs::path local_path = g.root / proto::layout::kLocal;
   g.installed = ::lstat(local_path.c_str(), &lst) == 0 && S_ISDIR(lst.st_mode);
 
   walk(g.root, entries, g.problems);
@@ -170,17 +171,18 @@ void parallel_for(std::size_t n, unsigned threads, F&& fn) {
 void hash_one(const Job& job, std::uint64_t chunk_size) {
   Pending& p = *job.root;
   const Entry& e = p.entries[job.entry];
-  const fs::path path = p.game.root / e.rel;
   auto fail = [&](const std::string& why) {
     std::lock_guard lock(p.mutex);
     p.failures.push_back(e.rel + ": " + why);
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return fail(std::strerror(errno));
+  // Beneath the root, no link on the way: a directory swapped for a symlink since the walk
+  // must not make us hash (and then serve) a file from elsewhere.
+  auto opened = sys::open_beneath(p.game.root, e.rel, O_RDONLY | O_NONBLOCK);
+  if (!opened) return fail(std::strerror(opened.error().code));
+  const int fd = opened->get();
   struct stat before {};
   if (::fstat(fd, &before) != 0 || !S_ISREG(before.st_mode) ||
       static_cast<std::uint64_t>(before.st_size) != e.size || mtime_ns(before) != e.mtime_ns) {
-    ::close(fd);
     return fail("changed while the library was scanned");
   }
   const std::uint64_t offset = job.chunk * chunk_size;
@@ -189,7 +191,7 @@ void hash_one(const Job& job, std::uint64_t chunk_size) {
   struct stat after {};
   const bool same = ::fstat(fd, &after) == 0 && after.st_size == before.st_size &&
                     mtime_ns(after) == mtime_ns(before);
-  ::close(fd);
+  opened->reset();
   if (!digest) return fail(digest.error().message());
   if (!same) return fail("changed while the library was scanned");
   p.hashes[job.entry][job.chunk] = *digest;  // distinct slot per job: no lock needed

@@ -3,9 +3,7 @@
 #include "library/error.hpp"
 #include "proto/validate.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "sys/durable_file.hpp"
 
 #include <cctype>
 
@@ -64,31 +62,9 @@ boost::system::result<std::string> parse_version_ini(std::string_view content) {
 }
 
 boost::system::result<std::string> read_version_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return errc::version_unreadable;
-  struct stat st {};
-  std::string content;
-  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            static_cast<std::size_t>(st.st_size) <= kMaxVersionFileBytes;
-  if (ok) {
-    content.resize(kMaxVersionFileBytes + 1);
-    std::size_t got = 0;
-    while (got < content.size()) {
-      const ssize_t n = ::read(fd, content.data() + got, content.size() - got);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        ok = false;
-        break;
-      }
-      if (n == 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    ok = ok && got <= kMaxVersionFileBytes;  // grew while we read it
-    content.resize(got);
-  }
-  ::close(fd);
-  if (!ok) return errc::version_unreadable;
-  return parse_version_ini(content);
+  auto content = sys::read_small_file(path, kMaxVersionFileBytes);
+  if (!content) return errc::version_unreadable;
+  return parse_version_ini(*content);
 }
 
 int natural_compare(std::string_view a, std::string_view b) noexcept {

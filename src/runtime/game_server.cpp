@@ -1,11 +1,11 @@
 #include "runtime/game_server.hpp"
 
-#include "library/layout.hpp"
 #include "proto/codec.hpp"
 #include "proto/frame.hpp"
+#include "proto/layout.hpp"
 #include "proto/limits.hpp"
 #include "proto/validate.hpp"
-#include "runtime/safe_open.hpp"
+#include "sys/open_beneath.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -28,15 +28,6 @@ using asio::use_awaitable;
 
 // Application error code for streams the server resets (bad framing, timeout, IO failure).
 constexpr std::uint64_t kResetBadRequest = 0x20;
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 proto::Error error(proto::WireErrorCode code, std::string message) {
   return proto::Error{code, std::move(message)};
@@ -194,14 +185,15 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, std::filesystem
   const int raw = co_await asio::co_spawn(
       disk_,
       [root, rel, expected_size]() -> awaitable<int> {
-        const int fd = open_beneath(root, rel);
+        // Beneath the root without following any link, even one planted after the scan.
+        auto fd = sys::open_regular_beneath(root, rel);
+        if (!fd) co_return -1;
         struct stat st {};
-        if (fd >= 0 &&
-            (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != expected_size)) {
-          ::close(fd);
+        if (::fstat(fd->get(), &st) != 0 ||
+            static_cast<std::uint64_t>(st.st_size) != expected_size) {
           co_return -2;
         }
-        co_return fd;
+        co_return fd->release();
       },
       use_awaitable);
   if (raw < 0) {
@@ -213,7 +205,7 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, std::filesystem
     (void)stream.finish();
     co_return;
   }
-  Fd fd(raw);
+  const sys::UniqueFd fd(raw);
   if (!co_await send_response(stream, proto::FileData{length})) co_return;
 
   std::vector<std::uint8_t> block(config_.read_block);
@@ -224,7 +216,7 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, std::filesystem
     const std::uint64_t at = offset + done;
     const ssize_t n = co_await asio::co_spawn(
         disk_,
-        [f = fd.fd, data = block.data(), want, at]() -> awaitable<ssize_t> {
+        [f = fd.get(), data = block.data(), want, at]() -> awaitable<ssize_t> {
           ssize_t r;
           do {
             r = ::pread(f, data, want, static_cast<off_t>(at));

@@ -1,8 +1,9 @@
 #include "transfer/download_files.hpp"
 
-#include "library/layout.hpp"
+#include "proto/layout.hpp"
 #include "proto/limits.hpp"
 #include "proto/validate.hpp"
+#include "sys/open_beneath.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,18 +18,7 @@ namespace lanspread::transfer {
 namespace fs = std::filesystem;
 namespace {
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f = -1) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd, o.fd);
-    return *this;
-  }
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
+using sys::UniqueFd;
 
 std::vector<std::string> split(std::string_view rel) {
   std::vector<std::string> out;
@@ -41,23 +31,32 @@ std::vector<std::string> split(std::string_view rel) {
   return out;
 }
 
-// Opens (creating when asked) the directory `root/parts...`, one component at a time.
-result<Fd> open_dir(const fs::path& root, std::span<const std::string> parts, bool create) {
-  Fd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (dir.fd < 0) return errc::io_error;
-  for (const auto& name : parts) {
-    if (name.empty() || name == "." || name == "..") return errc::bad_path;
-    if (create && ::mkdirat(dir.fd, name.c_str(), 0755) != 0 && errno != EEXIST)
-      return errc::io_error;
-    Fd next(::openat(dir.fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (next.fd < 0) return errno == ELOOP || errno == ENOTDIR ? errc::bad_path : errc::io_error;
-    dir = std::move(next);
+// A symlink or a non-directory on the way is the manifest's fault (bad_path), anything
+// else is our disk's.
+errc open_errc(const sys::Error& e) {
+  return e.code == ELOOP || e.code == ENOTDIR || e.code == EINVAL ? errc::bad_path : errc::io_error;
+}
+
+std::string join(std::span<const std::string> parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out.push_back('/');
+    out += p;
   }
-  return dir;
+  return out;
+}
+
+// Opens (creating when asked) the directory `root/parts...`, never through a symlink.
+result<UniqueFd> open_dir(const fs::path& root, std::span<const std::string> parts, bool create) {
+  auto dir = sys::open_dir(root);
+  if (!dir) return errc::io_error;
+  auto sub = sys::open_dir_beneath(dir->get(), join(parts), create, root.native());
+  if (!sub) return open_errc(sub.error());
+  return std::move(*sub);
 }
 
 bool is_sentinel(const proto::GameFileDescription& f) {
-  return f.path == library::kVersionFile;
+  return f.path == proto::layout::kVersionIni;
 }
 
 }  // namespace
@@ -67,15 +66,11 @@ result<int> open_for_write(const fs::path& root, std::string_view relative) {
   const auto parts = split(relative);
   auto dir = open_dir(root, std::span(parts).first(parts.size() - 1), true);
   if (!dir) return dir.error();
-  const int fd =
-      ::openat(dir->fd, parts.back().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return errno == ELOOP ? errc::bad_path : errc::io_error;
+  auto fd = sys::open_beneath(dir->get(), parts.back(), O_RDWR | O_CREAT, 0644);
+  if (!fd) return fd.error().code == ELOOP ? errc::bad_path : errc::io_error;
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return errc::bad_path;
-  }
-  return fd;
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return errc::bad_path;
+  return fd->release();
 }
 
 result<void> prepare_files(const fs::path& root, const proto::Game& manifest) {
@@ -87,13 +82,13 @@ result<void> prepare_files(const fs::path& root, const proto::Game& manifest) {
       if (auto d = open_dir(root, parts, true); !d) return d.error();
       continue;
     }
-    auto fd = open_for_write(root, f.path);
-    if (!fd) return fd.error();
-    Fd guard(*fd);
+    auto opened = open_for_write(root, f.path);
+    if (!opened) return opened.error();
+    const UniqueFd fd(*opened);
     struct stat st {};
-    if (::fstat(*fd, &st) != 0) return errc::io_error;
+    if (::fstat(fd.get(), &st) != 0) return errc::io_error;
     if (static_cast<std::uint64_t>(st.st_size) != f.size &&
-        ::ftruncate(*fd, static_cast<off_t>(f.size)) != 0) {
+        ::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0) {
       return errc::io_error;
     }
   }
@@ -117,9 +112,10 @@ result<std::vector<std::vector<bool>>> verify_local_chunks(
       done += f.size;
       continue;  // not there yet: nothing to keep
     }
-    Fd fd(::openat(dir->fd, parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+    auto opened = sys::open_beneath(dir->get(), parts.back(), O_RDONLY | O_NONBLOCK);
+    const UniqueFd fd = opened ? std::move(*opened) : UniqueFd();
     struct stat st {};
-    if (fd.fd < 0 || ::fstat(fd.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
       done += f.size;
       continue;
     }
@@ -128,7 +124,7 @@ result<std::vector<std::vector<bool>>> verify_local_chunks(
       const std::uint64_t off = c * manifest.chunk_size;
       const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, f.size - off);
       if (off + len <= static_cast<std::uint64_t>(st.st_size)) {
-        auto h = library::hash_range(fd.fd, off, len);
+        auto h = library::hash_range(fd.get(), off, len);
         out[i][c] = h && *h == f.chunk_hashes[c];
       }
       done += len;
@@ -150,13 +146,15 @@ void collect(int dfd, const std::string& prefix, std::size_t depth,
   while (const dirent* d = ::readdir(dir)) {
     const std::string name = d->d_name;
     if (name == "." || name == ".." || proto::is_reserved_name(name)) continue;
-    if (depth == 0 && (name == library::kLocalDir || name == library::kVersionFile)) continue;
+    if (depth == 0 && (name == proto::layout::kLocal || name == proto::layout::kVersionIni))
+      continue;
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};
     if (::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISDIR(st.st_mode) && depth + 1 < proto::kMaxPathDepth) {
-      const int sub = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0) collect(sub, rel, depth + 1, keep, out);
+      if (auto sub = sys::open_dir_beneath(dfd, name, false)) {
+        collect(sub->release(), rel, depth + 1, keep, out);
+      }
     }
     if (!keep.contains(rel)) out.push_back(rel);  // children were pushed first: deepest first
   }
@@ -169,8 +167,7 @@ std::vector<std::string> stale_entries(const fs::path& root, const proto::Game& 
   std::set<std::string> keep;
   for (const auto& f : manifest.files) keep.insert(f.path);
   std::vector<std::string> out;
-  const int dfd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd >= 0) collect(dfd, "", 0, keep, out);
+  if (auto dir = sys::open_dir(root)) collect(dir->release(), "", 0, keep, out);
   return out;
 }
 
@@ -180,9 +177,9 @@ result<void> remove_entries(const fs::path& root, const std::vector<std::string>
     auto dir = open_dir(root, std::span(parts).first(parts.size() - 1), false);
     if (!dir) continue;  // its parent went already
     struct stat st {};
-    if (::fstatat(dir->fd, parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (::fstatat(dir->get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
-    if (::unlinkat(dir->fd, parts.back().c_str(), flags) != 0 && errno != ENOENT) {
+    if (::unlinkat(dir->get(), parts.back().c_str(), flags) != 0 && errno != ENOENT) {
       // A directory that still holds something we keep (or the player's files) stays.
       if (errno == ENOTEMPTY || errno == EEXIST) continue;
       return errc::io_error;

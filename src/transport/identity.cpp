@@ -1,6 +1,7 @@
 #include "transport/identity.hpp"
 
-#include <fcntl.h>
+#include "sys/durable_file.hpp"
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -9,8 +10,6 @@
 
 #include <cerrno>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 
 namespace lanspread::transport {
 namespace fs = std::filesystem;
@@ -39,36 +38,18 @@ struct Crt {
   }
 };
 
+constexpr std::size_t kMaxPemBytes = 64 * 1024;
+
 bool write_atomically(const fs::path& path, const std::string& data, mode_t mode) {
-  const fs::path tmp = path.string() + ".tmp";
-  ::unlink(tmp.c_str());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return false;
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok = ok && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return true;
+  return static_cast<bool>(
+      sys::write_file_atomic(path.parent_path(), path.filename().native(), data, {.mode = mode}));
 }
 
 bool read_small_file(const fs::path& path, std::string& out) {
-  std::error_code ec;
-  if (!fs::is_regular_file(fs::symlink_status(path, ec)) || fs::file_size(path, ec) > 64 * 1024)
-    return false;
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return static_cast<bool>(in) || in.eof();
+  auto text = sys::read_small_file(path, kMaxPemBytes);
+  if (!text) return false;
+  out = std::move(*text);
+  return true;
 }
 
 }  // namespace

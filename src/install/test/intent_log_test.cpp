@@ -1,6 +1,6 @@
 #include "install/intent_log.hpp"
 
-#include "install/layout.hpp"
+#include "proto/layout.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>

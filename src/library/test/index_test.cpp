@@ -1,5 +1,5 @@
 #include "library/index.hpp"
-#include "library/layout.hpp"
+#include "proto/layout.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -24,7 +24,7 @@ TEST(Index, RoundTripsAndLooksUpBySizeAndMtime) {
   testing::TempDir dir;
   const RootIndex idx = sample();
   ASSERT_TRUE(idx.save(dir.path()));
-  EXPECT_FALSE(std::filesystem::exists(dir / kIndexTmpFile));
+  EXPECT_FALSE(std::filesystem::exists(dir / proto::layout::kIndexTmp));
   auto loaded = RootIndex::load(dir.path(), kChunk);
   ASSERT_TRUE(loaded);
   EXPECT_EQ(*loaded, idx);
@@ -39,9 +39,9 @@ TEST(Index, RoundTripsAndLooksUpBySizeAndMtime) {
 TEST(Index, CorruptOrForeignIndexIsRefused) {
   testing::TempDir dir;
   ASSERT_TRUE(sample().save(dir.path()));
-  const std::string good = testing::read_file(dir / kIndexFile);
+  const std::string good = testing::read_file(dir / proto::layout::kIndex);
   auto refused = [&](const std::string& content) {
-    testing::write_file(dir / kIndexFile, content);
+    testing::write_file(dir / proto::layout::kIndex, content);
     return !RootIndex::load(dir.path(), kChunk);
   };
   EXPECT_TRUE(refused(""));
@@ -61,12 +61,12 @@ TEST(Index, CorruptOrForeignIndexIsRefused) {
   EXPECT_TRUE(refused(R"({"format":"lanspread.index","version":1,"chunk_size":8388608,"files":[)"
                       R"({"path":"a","size":-5,"mtime_ns":0,"hashes":[]}]})"));
   // Other chunk size than the caller's.
-  testing::write_file(dir / kIndexFile, good);
+  testing::write_file(dir / proto::layout::kIndex, good);
   EXPECT_FALSE(RootIndex::load(dir.path(), kChunk * 2));
   EXPECT_TRUE(RootIndex::load(dir.path(), kChunk));
   // A symlinked index is not followed.
-  std::filesystem::rename(dir / kIndexFile, dir / "elsewhere");
-  std::filesystem::create_symlink(dir / "elsewhere", dir / kIndexFile);
+  std::filesystem::rename(dir / proto::layout::kIndex, dir / "elsewhere");
+  std::filesystem::create_symlink(dir / "elsewhere", dir / proto::layout::kIndex);
   EXPECT_FALSE(RootIndex::load(dir.path(), kChunk));
 }
 

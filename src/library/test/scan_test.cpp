@@ -2,7 +2,7 @@
 #include "library/error.hpp"
 #include "library/hasher.hpp"
 #include "library/index.hpp"
-#include "library/layout.hpp"
+#include "proto/layout.hpp"
 #include "temp_dir.hpp"
 
 #include <sys/wait.h>
@@ -234,7 +234,7 @@ TEST(Scan, IndexSkipsUnchangedFilesAndCatchesChanges) {
   auto first = scan_local_library(games.path(), test_catalog(), o);
   ASSERT_TRUE(first);
   EXPECT_EQ(total.load(), 3 * kSmallChunk + 1);
-  ASSERT_TRUE(fs::exists(games / "alpha" / kIndexFile));
+  ASSERT_TRUE(fs::exists(games / "alpha" / proto::layout::kIndex));
 
   total = 0;
   auto second = scan_local_library(games.path(), test_catalog(), o);
@@ -263,7 +263,7 @@ TEST(Scan, CorruptIndexIsRebuilt) {
        {std::string("\0\0\0garbage", 10), std::string("{\"format\":\"lanspread.index\""),
         std::string(R"({"format":"lanspread.index","version":1,"chunk_size":65536,"files":[)"
                     R"({"path":"a.bin","size":5,"mtime_ns":0,"hashes":["00"]}]})")}) {
-    write_file(games / "alpha" / kIndexFile, junk);
+    write_file(games / "alpha" / proto::layout::kIndex, junk);
     auto again = scan_local_library(games.path(), test_catalog(), small_chunks());
     ASSERT_TRUE(again);
     EXPECT_EQ(again->find("alpha")->manifest, clean->find("alpha")->manifest);

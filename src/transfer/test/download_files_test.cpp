@@ -3,7 +3,7 @@
 #include "transfer/sentinel_transaction.hpp"
 
 #include "../../library/test/temp_dir.hpp"
-#include "library/layout.hpp"
+#include "proto/layout.hpp"
 
 #include <unistd.h>
 
