@@ -1,10 +1,12 @@
 // Fuzzes everything that reads a peer's bytes before any other code sees them: the frame
 // decoder, request and response decoding (JSON + validation) and path validation.
 // Properties checked beyond "no crash": what decodes re-encodes to the same message, and a
-// path that validates never escapes or names a reserved file.
+// path that validates never escapes, never names a reserved file in any letter case, never
+// names a Windows device or ends in a dot or space, and never aliases local/ or version.ini.
 #include "proto/codec.hpp"
 #include "proto/frame.hpp"
 #include "proto/limits.hpp"
+#include "proto/test/portable_name_oracle.hpp"
 #include "proto/validate.hpp"
 
 #include <algorithm>
@@ -45,7 +47,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (start <= text.size()) {
       const std::size_t slash = std::min(text.find('/', start), text.size());
       const std::string_view seg = text.substr(start, slash - start);
-      if (seg.empty() || seg == "." || seg == ".." || is_reserved_name(seg)) std::abort();
+      if (seg.empty() || seg == "." || seg == ".." || test::is_reserved_any_case(seg) ||
+          test::is_windows_alias(seg)) {
+        std::abort();
+      }
+      if (start == 0) {
+        const std::string top = test::lower_ascii(seg);
+        if (top == "local" || (top == "version.ini" && seg != "version.ini")) std::abort();
+      }
       start = slash + 1;
     }
   }

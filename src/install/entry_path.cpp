@@ -1,5 +1,7 @@
 #include "install/entry_path.hpp"
 
+#include "proto/validate.hpp"
+
 #include <vector>
 
 namespace lanspread::install {
@@ -22,6 +24,18 @@ std::vector<std::string_view> segments(std::string_view s) {
   return out;
 }
 
+// ".lanspread*" in any case: inside the install directory these names are Lanspread's
+// (e.g. its list of installed files), and on Windows ".LANSPREAD.files" is the same file.
+bool is_lanspread_name(std::string_view seg) {
+  constexpr std::string_view kPrefix = ".lanspread";
+  if (seg.size() < kPrefix.size()) return false;
+  for (std::size_t i = 0; i < kPrefix.size(); ++i) {
+    const char c = seg[i] >= 'A' && seg[i] <= 'Z' ? static_cast<char>(seg[i] - 'A' + 'a') : seg[i];
+    if (c != kPrefix[i]) return false;
+  }
+  return true;
+}
+
 bool is_drive_letter(std::string_view seg) {
   return seg.size() >= 2 && seg[1] == ':' &&
          ((seg[0] >= 'A' && seg[0] <= 'Z') || (seg[0] >= 'a' && seg[0] <= 'z'));
@@ -38,7 +52,12 @@ result<std::string> sanitize_entry_path(std::string_view raw) {
   for (std::size_t i = 0; i < segs.size(); ++i) {
     const auto seg = segs[i];
     if (seg == ".." || seg.size() > kMaxSegment) return unsafe;
-    if (i == 0 && (is_drive_letter(seg) || seg.starts_with(".lanspread"))) return unsafe;
+    // Names a Windows machine would turn into another file or a device: refused here too,
+    // so what installs on one player's machine installs the same on every other.
+    if (seg.back() == '.' || seg.back() == ' ' || proto::is_windows_device_name(seg)) {
+      return unsafe;
+    }
+    if (i == 0 && (is_drive_letter(seg) || is_lanspread_name(seg))) return unsafe;
     if (!out.empty()) out.push_back('/');
     out.append(seg);
   }

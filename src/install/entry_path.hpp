@@ -11,8 +11,10 @@ namespace lanspread::install {
 // Normalises an archive entry name into a relative '/'-separated path inside the install
 // directory. Backslashes count as separators (archives made on Windows); "." and empty
 // segments are dropped. Refused (errc::unsafe_entry): NUL, absolute paths, drive letters,
-// any ".." segment, segments longer than 255 bytes, paths longer than 4096 bytes, and
-// top-level names starting with ".lanspread" (they would shadow Lanspread's own files).
+// any ".." segment, segments longer than 255 bytes, paths longer than 4096 bytes, segments
+// ending in '.' or ' ' and Windows device names (CON, NUL.txt, com1 ...: on Windows they are
+// another file or a device), and top-level names starting with ".lanspread" in any case
+// (they would shadow Lanspread's own files).
 // Returns "" for an entry naming the install directory itself (e.g. "./"), to be skipped.
 result<std::string> sanitize_entry_path(std::string_view raw);
 

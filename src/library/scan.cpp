@@ -34,7 +34,9 @@ std::int64_t mtime_ns(const struct stat& st) {
 }
 
 // Collects payload entries below the directory `dfd` without following symlinks; `local/` at
-// the top and reserved names anywhere are left out. Works on directory file descriptors
+// the top and Lanspread's own files anywhere are left out. Other spellings of reserved names
+// (".LANSPREAD.json", "LOCAL/") are foreign files: validation refuses them and they are
+// reported as not shared. Works on directory file descriptors
 // (openat/fstatat), so no path is walked twice and no symlink can be swapped in on the way.
 void walk_fd(int dfd, const std::string& prefix, std::size_t depth, std::vector<Entry>& out,
              std::vector<std::string>& problems) {
@@ -49,7 +51,7 @@ void walk_fd(int dfd, const std::string& prefix, std::size_t depth, std::vector<
   while (const dirent* d = ::readdir(dir)) {
     const std::string name = d->d_name;
     if (name == "." || name == "..") continue;
-    if (proto::is_reserved_name(name)) continue;
+    if (proto::is_own_name(name)) continue;
     if (depth == 0 && name == proto::layout::kLocal) continue;
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     struct stat st {};

@@ -1,5 +1,6 @@
 #include "proto/validate.hpp"
 
+#include "proto/layout.hpp"
 #include "proto/limits.hpp"
 
 #include <limits>
@@ -9,9 +10,30 @@
 namespace lanspread::proto {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.substr(0, prefix.size()) == prefix;
+char ascii_lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
+
+// ASCII case-insensitive: how Windows and macOS compare these names by default.
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// Windows names devices, not files, by these base names (any case, any extension).
+constexpr std::string_view kDeviceNames[] = {
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9", "conin$",
+    "conout$",
+    // COM and LPT with a superscript digit one, two or three (UTF-8) are devices too.
+    "com\xc2\xb9", "com\xc2\xb2", "com\xc2\xb3", "lpt\xc2\xb9", "lpt\xc2\xb2", "lpt\xc2\xb3"};
 
 result<void> validate_segment(std::string_view seg) noexcept {
   if (seg.empty() || seg == "." || seg == "..") return errc::bad_path;
@@ -20,7 +42,7 @@ result<void> validate_segment(std::string_view seg) noexcept {
   for (unsigned char c : seg) {
     if (c < 0x20 || c == 0x7f || c == '\\' || c == ':') return errc::bad_path;
   }
-  if (is_reserved_name(seg)) return errc::bad_path;
+  if (is_reserved_name(seg) || is_windows_device_name(seg)) return errc::bad_path;
   return {};
 }
 
@@ -37,8 +59,26 @@ result<void> validate_game_id(std::string_view id) noexcept {
 }
 
 bool is_reserved_name(std::string_view segment) noexcept {
-  return starts_with(segment, ".lanspread") || starts_with(segment, ".local.") ||
-         starts_with(segment, ".version.ini.");
+  for (const auto prefix : layout::kReservedPrefixes) {
+    if (istarts_with(segment, prefix)) return true;
+  }
+  return false;
+}
+
+bool is_own_name(std::string_view segment) noexcept {
+  for (const auto prefix : layout::kReservedPrefixes) {
+    if (segment.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+bool is_windows_device_name(std::string_view segment) noexcept {
+  std::string_view base = segment.substr(0, segment.find('.'));
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  for (const auto device : kDeviceNames) {
+    if (iequals(base, device)) return true;
+  }
+  return false;
 }
 
 result<void> validate_relative_path(std::string_view path) noexcept {
@@ -51,7 +91,12 @@ result<void> validate_relative_path(std::string_view path) noexcept {
     const std::string_view seg = path.substr(
         start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (auto r = validate_segment(seg); !r) return r;
-    if (depth == 0 && seg == "local") return errc::bad_path;
+    // At the top, any spelling of local/ names the installed tree, and one of version.ini
+    // other than the sentinel's own would overwrite it on a case-insensitive filesystem.
+    if (depth == 0 && (iequals(seg, layout::kLocal) ||
+                       (iequals(seg, layout::kVersionIni) && seg != layout::kVersionIni))) {
+      return errc::bad_path;
+    }
     if (++depth > kMaxPathDepth) return errc::bad_path;
     if (slash == std::string_view::npos) break;
     start = slash + 1;

@@ -1,7 +1,10 @@
 // Fuzzes archive entry-name and symlink-target validation: whatever the bytes, an accepted
-// name must be a clean relative path and an accepted link must resolve inside the tree.
+// name must be a clean relative path with no Windows alias (device name, trailing dot or
+// space) and no ".lanspread" name at the top in any case, and an accepted link must
+// resolve inside the tree.
 // Input: "<entry name>\n<link target>".
 #include "install/entry_path.hpp"
+#include "proto/test/portable_name_oracle.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -38,8 +41,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!rel || rel->empty()) return 0;
   const auto segs = split(*rel);
   check(rel->find('\\') == std::string::npos && rel->find('\0') == std::string::npos);
-  for (const auto seg : segs) check(!seg.empty() && seg != "." && seg != "..");
-  check(!segs.front().starts_with(".lanspread"));
+  for (const auto seg : segs) {
+    check(!seg.empty() && seg != "." && seg != ".." &&
+          !lanspread::proto::test::is_windows_alias(seg));
+  }
+  check(lanspread::proto::test::lower_ascii(segs.front()).rfind(".lanspread", 0) != 0);
   if (!check_symlink_target(*rel, target)) return 0;
   // Resolve from the link's directory; any ".." must come before the first name.
   long depth = static_cast<long>(segs.size()) - 1;

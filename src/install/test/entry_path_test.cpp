@@ -25,6 +25,20 @@ TEST(EntryPath, RefusesEscapesAndReservedNames) {
   for (const auto& p : bad) EXPECT_FALSE(sanitize_entry_path(p)) << p;
 }
 
+// Guards against an archive entry that installs as a different file (or a device) on the
+// Windows machines of the other players: "Readme." and "Readme" are one file there, "NUL.txt"
+// is the null device, and ".LANSPREAD.files" is Lanspread's list of installed files.
+TEST(EntryPath, RefusesWindowsAliasesAndReservedNamesInAnyCase) {
+  for (const char* p :
+       {"Readme.", "dir./x", "dir /x", "x/name ", "NUL.txt", "data/con", "Com1.log", "sub/LPT9",
+        "aux.tar.gz", "PRN", ".LANSPREAD.files", "./.LanSpread_Owned", "CONOUT$"}) {
+    EXPECT_FALSE(sanitize_entry_path(p)) << p;
+  }
+  for (const char* p : {"console.log", "null.txt", "com10", "sub/.LANSPREAD.files", "a.nul"}) {
+    EXPECT_TRUE(sanitize_entry_path(p)) << p;
+  }
+}
+
 // Guards against refusing or mangling ordinary entry names, which would break real games.
 TEST(EntryPath, NormalisesOrdinaryNames) {
   EXPECT_EQ(*sanitize_entry_path("Game/bin/game.exe"), "Game/bin/game.exe");

@@ -110,6 +110,34 @@ TEST(Scan, ManifestExcludesLocalReservedAndSymlinks) {
   EXPECT_TRUE(mentions_symlink);
 }
 
+// Guards against offering peers a file that aliases one of ours or a device on their
+// (mostly Windows) machines; the owner is told which file is not shared and why.
+TEST(Scan, ReportsNonPortableNamesAsNotShared) {
+  testing::TempDir games;
+  write_file(games / "alpha/version.ini", "1\n");
+  write_file(games / "alpha/data/a.pak", "aaaa");
+  write_file(games / "alpha/LOCAL/save.dat", "s");
+  write_file(games / "alpha/.LANSPREAD.json", "{}");
+  write_file(games / "alpha/Version.INI", "2\n");
+  write_file(games / "alpha/data/NUL.txt", "n");
+  write_file(games / "alpha/data/com1", "c");
+  write_file(games / "alpha/data/trailing.", "t");
+
+  auto lib = scan_local_library(games.path(), test_catalog(), small_chunks());
+  ASSERT_TRUE(lib);
+  const auto* a = lib->find("alpha");
+  ASSERT_TRUE(a && a->manifest);
+  EXPECT_EQ(manifest_paths(*a), (std::set<std::string>{"version.ini", "data", "data/a.pak"}));
+  for (const char* name :
+       {"LOCAL", ".LANSPREAD.json", "Version.INI", "data/NUL.txt", "data/com1", "data/trailing."}) {
+    bool reported = false;
+    for (const auto& p : a->problems) {
+      reported |= p.find(std::string(name) + " cannot be shared") != std::string::npos;
+    }
+    EXPECT_TRUE(reported) << name;
+  }
+}
+
 // Guards against manifests whose chunk hashes do not match the bytes a peer will send.
 TEST(Scan, ChunkHashesMatchTheFileContent) {
   testing::TempDir games;

@@ -36,6 +36,40 @@ TEST(ValidatePath, RefusesEveryEscapeAndReservedName) {
   EXPECT_FALSE(validate_relative_path(std::string("a\0b", 3)));
 }
 
+// Guards against a manifest entry that is a different name on Linux but the same file as
+// one of ours on the case-insensitive filesystems most players use (Windows, macOS): it
+// would overwrite the installed tree, the intent log or the sentinel there.
+TEST(ValidatePath, ReservedNamesMatchInAnyCase) {
+  for (const char* p :
+       {"LOCAL/save.dat", "Local", "lOcAl/x/y", ".LANSPREAD.json", "sub/.LanSpread.index",
+        ".Local.Installing/x", ".VERSION.INI.tmp", "Version.INI", "VERSION.ini"}) {
+    EXPECT_FALSE(validate_relative_path(p)) << p;
+  }
+  EXPECT_TRUE(is_reserved_name(".LANSPREAD.json"));
+  EXPECT_FALSE(is_own_name(".LANSPREAD.json"));
+  EXPECT_TRUE(is_own_name(".lanspread.json"));
+  // The sentinel's own spelling stays valid at the top; deeper, any spelling is payload.
+  for (const char* p : {"version.ini", "data/Version.INI", "data/LOCAL/x"}) {
+    EXPECT_TRUE(validate_relative_path(p)) << p;
+  }
+}
+
+// Guards against names Windows opens as devices (a peer's game then cannot be written, or a
+// write goes to a printer port) and names Windows silently shortens into another file.
+TEST(ValidatePath, RefusesWindowsDeviceNamesAndTrailingDotsOrSpaces) {
+  for (const char* p :
+       {"CON",          "con",      "prn.txt",  "AUX",       "nul",         "NUL.txt",
+        "nul.tar.gz",   "Com1",     "COM9.log", "lpt1",      "LPT9.dat",    "data/nul",
+        "a/b/CoM3.ini", "NUL .txt", "conin$",   "CONOUT$.x", "COM\xc2\xb9", "lpt\xc2\xb3.bin",
+        "dir./x",       "dir /x",   "x/file.",  "x/file  ",  "..."}) {
+    EXPECT_FALSE(validate_relative_path(p)) << p;
+  }
+  for (const char* p : {"console.txt", "nul_map.bsp", "com10", "lpt0.dat", "auxiliary/x", "com",
+                        "data/connect.cfg", "prn-setup.exe", "a.con"}) {
+    EXPECT_TRUE(validate_relative_path(p)) << p;
+  }
+}
+
 // Guards against refusing legitimate payload paths, which would make games unservable.
 TEST(ValidatePath, AcceptsOrdinaryPayloadPaths) {
   for (const char* p : {"version.ini", "data/pak0.pk3", "a/b/c/d.bin", "locale/de.po", "local.txt",
