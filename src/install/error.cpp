@@ -45,10 +45,12 @@ class InstallCategory final : public boost::system::error_category {
         return "archive entry would write outside the install directory";
       case errc::too_many_entries:
         return "archive has too many entries (archive bomb)";
-      case errc::ratio_exceeded:
-        return "archive expands too much (compression bomb)";
+      case errc::not_enough_space:
+        return "not enough free space to extract the archive; free space and retry";
       case errc::carry_conflict:
         return "a player file cannot be carried into the new version";
+      case errc::oversized_entry:
+        return "archive entry holds more data than its header declares (archive bomb or damage)";
     }
     return "unknown install error";
   }

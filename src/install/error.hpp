@@ -26,8 +26,9 @@ enum class errc {
   damaged_archive,      // the archive is truncated or corrupt
   unsafe_entry,         // absolute path, "..", escaping link, device node, reserved name
   too_many_entries,     // entry-count limit exceeded (archive bomb)
-  ratio_exceeded,       // expansion-ratio limit exceeded (compression bomb)
+  not_enough_space,     // the archive declares or writes more than the free space allows
   carry_conflict,       // a player file cannot be carried because the new tree blocks its path
+  oversized_entry,      // an entry wrote more bytes than its header declared (bomb or damage)
 };
 
 const boost::system::error_category& install_category() noexcept;

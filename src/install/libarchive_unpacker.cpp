@@ -8,11 +8,15 @@
 #include <locale.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -53,8 +57,10 @@ class Extraction {
   ::lanspread::Failure read_error(archive* a, bool opening);
   ::lanspread::Failure write_error(archive* a);
   result<bool> prepare_entry(archive_entry* e);  // false: skip the entry
+  result<void> check_space(archive_entry* e);
   result<void> copy_data(archive* r, archive* w);
-  result<void> account(std::uint64_t more);
+  result<void> compute_budget();
+  ::lanspread::Failure no_space(std::uint64_t needed);
 
   const ArchiveVolumes& av_;
   const UnpackLimits& limits_;
@@ -63,7 +69,16 @@ class Extraction {
   UnpackStats stats_;
   std::string entry_;
   std::uint64_t next_report_ = 0;
+  // Of the current regular entry: the size its header declares (nullopt: unknown), and the
+  // bytes written so far.
+  std::optional<std::uint64_t> entry_declared_;
+  std::uint64_t entry_written_ = 0;
+  std::uint64_t free_bytes_ = 0;
 };
+
+std::string mib(std::uint64_t bytes) {
+  return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB";
+}
 
 ::lanspread::Failure Extraction::read_error(archive* a, bool opening) {
   const int err = archive_errno(a);
@@ -88,12 +103,42 @@ class Extraction {
   return fail(errc::io_error, why);
 }
 
-result<void> Extraction::account(std::uint64_t more) {
-  stats_.bytes_written += more;
-  if (limits_.max_ratio != 0 && stats_.bytes_written > limits_.ratio_floor &&
-      stats_.bytes_written / limits_.max_ratio > stats_.archive_bytes) {
-    return fail(errc::ratio_exceeded, "expands more than " + std::to_string(limits_.max_ratio) +
-                                          "x its size; refused as a compression bomb");
+result<void> Extraction::compute_budget() {
+  if (!limits_.check_free_space) {
+    stats_.budget = std::numeric_limits<std::uint64_t>::max();
+    return {};
+  }
+  free_bytes_ = limits_.assume_free_bytes;
+  if (free_bytes_ == 0) {
+    struct statvfs vfs {};
+    if (::statvfs(".", &vfs) != 0) {  // the helper thread's working directory is `dest`
+      return fail(errc::io_error,
+                  std::string("cannot read the free space: ") + std::strerror(errno));
+    }
+    free_bytes_ = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  }
+  const std::uint64_t reserve = free_bytes_ / 100 * limits_.reserve_percent + limits_.reserve_bytes;
+  stats_.budget = free_bytes_ > reserve ? free_bytes_ - reserve : 0;
+  return {};
+}
+
+::lanspread::Failure Extraction::no_space(std::uint64_t needed) {
+  return fail(errc::not_enough_space, "needs at least " + mib(needed) + " but " + mib(free_bytes_) +
+                                          " are free and a reserve of " +
+                                          mib(free_bytes_ - stats_.budget) +
+                                          " is kept; free space on the games disk and retry");
+}
+
+// Declared sizes count before the entry's first byte is written: an archive whose headers
+// already promise more than fits is refused without filling the disk.
+result<void> Extraction::check_space(archive_entry* e) {
+  entry_written_ = 0;
+  entry_declared_.reset();
+  if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) return {};
+  if (!archive_entry_size_is_set(e)) return {};  // counted block by block as it is written
+  entry_declared_ = static_cast<std::uint64_t>(std::max<la_int64_t>(archive_entry_size(e), 0));
+  if (*entry_declared_ > stats_.budget - std::min(stats_.budget, stats_.bytes_written)) {
+    return no_space(stats_.bytes_written + *entry_declared_);
   }
   return {};
 }
@@ -141,17 +186,6 @@ result<bool> Extraction::prepare_entry(archive_entry* e) {
   auto perm = archive_entry_perm(e) & 0777;
   perm |= (type == AE_IFDIR) ? 0700 : 0600;
   archive_entry_set_perm(e, perm);
-  if (type == AE_IFREG && archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
-      limits_.max_ratio != 0) {
-    // Refuse a declared bomb before writing it; `account` still counts what is written.
-    const auto declared = static_cast<std::uint64_t>(archive_entry_size(e));
-    const auto after = stats_.bytes_written + declared;
-    if (after > limits_.ratio_floor && after / limits_.max_ratio > stats_.archive_bytes) {
-      return fail(errc::ratio_exceeded, "declared size expands more than " +
-                                            std::to_string(limits_.max_ratio) +
-                                            "x the archive; refused as a compression bomb");
-    }
-  }
   return true;
 }
 
@@ -165,6 +199,17 @@ result<void> Extraction::copy_data(archive* r, archive* w) {
     // libarchive reports a CRC mismatch as a mere warning; for game data it is damage.
     if (rc < ARCHIVE_OK) return read_error(r, false);
     if (ctx_.stop.stop_requested()) return fail(errc::cancelled, "cancelled");
+    // Checked before the block is written: an entry never writes a byte beyond what its
+    // header declared, and nothing is written beyond the budget.
+    const auto end = static_cast<std::uint64_t>(std::max<la_int64_t>(offset, 0)) + size;
+    if (entry_declared_ && (entry_written_ + size > *entry_declared_ || end > *entry_declared_)) {
+      return fail(errc::oversized_entry, "writes more than the " +
+                                             std::to_string(*entry_declared_) +
+                                             " bytes its header declares; stopped there");
+    }
+    if (size > stats_.budget - std::min(stats_.budget, stats_.bytes_written)) {
+      return no_space(stats_.bytes_written + size);
+    }
     // A failed write(2) (ENOSPC included) and data beyond the declared size come back as
     // warnings; both mean the file on disk is not what the archive holds.
     if (archive_write_data_block(w, buf, size, offset) < ARCHIVE_OK) {
@@ -174,7 +219,8 @@ result<void> Extraction::copy_data(archive* r, archive* w) {
       }
       return write_error(w);
     }
-    if (auto a = account(size); !a) return a;
+    entry_written_ += size;
+    stats_.bytes_written += size;
     if (stats_.bytes_written >= next_report_) {
       next_report_ = stats_.bytes_written + kProgressEvery;
       ctx_.report("extracting", base_ + static_cast<std::uint64_t>(archive_filter_bytes(r, -1)),
@@ -196,6 +242,8 @@ result<UnpackStats> Extraction::run() {
   std::vector<const char*> cnames;
   for (const auto& n : names) cnames.push_back(n.c_str());
   cnames.push_back(nullptr);
+
+  if (auto b = compute_budget(); !b) return ::lanspread::fail(b.error());
 
   std::unique_ptr<archive, ReadFree> r(archive_read_new());
   std::unique_ptr<archive, WriteFree> w(archive_write_disk_new());
@@ -236,6 +284,7 @@ result<UnpackStats> Extraction::run() {
     auto wanted = prepare_entry(e);
     if (!wanted) return ::lanspread::fail(wanted.error());
     if (!*wanted) continue;
+    if (auto space = check_space(e); !space) return ::lanspread::fail(space.error());
     if (archive_write_header(w.get(), e) < ARCHIVE_WARN) return write_error(w.get());
     if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
       if (auto c = copy_data(r.get(), w.get()); !c) return ::lanspread::fail(c.error());

@@ -1,6 +1,8 @@
 // The default Unpacker, on libarchive: zip, 7z, rar4/rar5, tar with gzip/bzip2/xz/lzma/lzip/
-// zstd/lz4/compress; multi-volume archives as far as libarchive reads them (rar5 volumes,
-// split .7z.001 files, which are plain concatenations).
+// zstd/lz4/compress. All volumes of a multi-volume archive are opened as one stream
+// (archive_read_open_filenames): RAR 4 and RAR 5 volume sets, and byte splits (.7z.001, …),
+// which are plain concatenations. Multi-disk zips (.z01) are not readable by libarchive.
+// Bombs are bounded by the free space of `dest` (UnpackLimits), never by a ratio.
 //
 // Each extraction runs on a helper thread that unshares its working directory (Linux
 // CLONE_FS) and changes into `dest`, so entries are written by relative path with all of

@@ -48,9 +48,10 @@ std::optional<Volume> volume_of(const std::string& n) {
   if (dot == std::string::npos) return std::nullopt;
   const auto ext = n.substr(dot + 1);
   const auto stem = n.substr(0, dot);
-  // x.r00 continues x.rar
-  if (ext.size() == 3 && ext[0] == 'r' && all_digits(ext.substr(1))) {
-    return Volume{stem + ".rar(old)", std::stoul(ext.substr(1)) + 1};
+  // x.r00 .. x.r99 continue x.rar, then x.s00 .. x.s99 and so on (RAR's old naming).
+  if (ext.size() == 3 && ext[0] >= 'r' && ext[0] <= 'y' && all_digits(ext.substr(1))) {
+    return Volume{stem + ".rar(old)",
+                  static_cast<unsigned long>(ext[0] - 'r') * 100 + std::stoul(ext.substr(1)) + 1};
   }
   // x.7z.001, x.zip.001, x.rar.001: plain byte splits
   if (ext.size() >= 3 && all_digits(ext) && is_archive_name(stem)) {

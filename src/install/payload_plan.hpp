@@ -2,7 +2,8 @@
 //
 // Root-level files whose names end in a known archive suffix are extracted, in name order,
 // so a later archive (e.g. a patch) overwrites files of an earlier one. Volumes of one
-// archive are grouped: "x.part1.rar, x.part2.rar", "x.rar, x.r00, x.r01", "x.7z.001, .002".
+// archive are grouped: "x.part1.rar, x.part2.rar", "x.rar, x.r00 .. x.r99, x.s00 ..",
+// "x.7z.001, .002".
 // Every other payload file (including archives inside sub-directories, which are usually
 // game data) is copied to the same relative path in local/ after the archives, so a game
 // published as plain files installs as a copy and loose files next to an archive (patches,

@@ -46,15 +46,16 @@ TEST(PayloadPlan, GroupsVolumesInOrder) {
   TempDir tmp;
   const auto& r = tmp.path();
   for (const char* f : {"version.ini", "g.part2.rar", "g.part10.rar", "g.part1.rar", "old.r01",
-                        "old.rar", "old.r00", "s.7z.002", "s.7z.001", "orphan.r00"}) {
+                        "old.rar", "old.r00", "s.7z.002", "s.7z.001", "orphan.r00", "old.s00",
+                        "old.r99", "G5.Part01.RAR", "G5.Part02.RAR"}) {
     write_file(r / f, "x");
   }
   std::string detail;
   auto plan = plan_payload(r, detail);
   ASSERT_TRUE(plan) << detail;
-  EXPECT_EQ(names(*plan),
-            (std::vector<std::string>{"g.part1.rar,g.part2.rar,g.part10.rar",
-                                      "old.rar,old.r00,old.r01", "s.7z.001,s.7z.002"}));
+  EXPECT_EQ(names(*plan), (std::vector<std::string>{
+                              "G5.Part01.RAR,G5.Part02.RAR", "g.part1.rar,g.part2.rar,g.part10.rar",
+                              "old.rar,old.r00,old.r01,old.r99,old.s00", "s.7z.001,s.7z.002"}));
   EXPECT_EQ(plan->loose_files, (std::vector<std::string>{"orphan.r00"}));
 }
 

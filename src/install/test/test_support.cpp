@@ -77,6 +77,10 @@ void write_archive(const fs::path& out, Format format, const std::vector<Entry>&
       archive_write_set_format_pax_restricted(a);
       archive_write_add_filter_gzip(a);
       break;
+    case Format::tar_xz:
+      archive_write_set_format_pax_restricted(a);
+      archive_write_add_filter_xz(a);
+      break;
   }
   if (options)
     ASSERT_EQ(archive_write_set_options(a, options), ARCHIVE_OK) << archive_error_string(a);
@@ -122,6 +126,23 @@ void write_archive(const fs::path& out, Format format, const std::vector<Entry>&
   }
   ASSERT_EQ(archive_write_close(a), ARCHIVE_OK) << archive_error_string(a);
   archive_write_free(a);
+}
+
+void patch_zip_declared_size(const fs::path& path, std::uint32_t size) {
+  std::string bytes = read_file(path);
+  auto put = [&](std::size_t at) {
+    ASSERT_LE(at + 4, bytes.size());
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+  };
+  ASSERT_EQ(bytes.compare(0, 4, "PK\x03\x04"), 0) << "not a zip: " << path;
+  put(22);  // local file header: uncompressed size
+  const auto central = bytes.find("PK\x01\x02");
+  ASSERT_NE(central, std::string::npos);
+  put(central + 24);
+  if (const auto descriptor = bytes.find("PK\x07\x08"); descriptor != std::string::npos) {
+    put(descriptor + 12);
+  }
+  write_file(path, bytes);
 }
 
 void make_root(const fs::path& root, std::string_view version) {

@@ -2,6 +2,7 @@
 // libarchive's writer (so hostile entries can be crafted byte for byte).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -55,11 +56,15 @@ inline Entry hardlink(std::string path, std::string target) {
   return {std::move(path), std::move(target), Entry::Kind::hardlink};
 }
 
-enum class Format { zip, seven_zip, tar, tar_gz };
+enum class Format { zip, seven_zip, tar, tar_gz, tar_xz };
 
 // Writes an archive of `entries` in `format` to `out`; aborts the test on writer errors.
 void write_archive(const fs::path& out, Format format, const std::vector<Entry>& entries,
                    const char* options = nullptr, const char* passphrase = nullptr);
+
+// Rewrites the uncompressed size that the zip at `path` declares for its first entry (local
+// header, central directory and data descriptor), leaving the data as it is: a zip that lies.
+void patch_zip_declared_size(const fs::path& path, std::uint32_t size);
 
 // A game root with version.ini and the given archives/loose files (relative path -> bytes).
 void make_root(const fs::path& root, std::string_view version);

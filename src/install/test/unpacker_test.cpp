@@ -116,36 +116,11 @@ TEST(LibarchiveUnpacker, RefusesTooManyEntries) {
   std::vector<Entry> many;
   for (int i = 0; i < 101; ++i) many.push_back(test::file("f" + std::to_string(i), "x"));
   test::write_archive(f.tmp.path() / "many.zip", Format::zip, many);
-  auto r = f.unpack(f.tmp.path() / "many.zip", UnpackLimits{100, 200, 64 << 20});
+  auto r = f.unpack(f.tmp.path() / "many.zip", UnpackLimits{.max_entries = 100});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::too_many_entries));
-  EXPECT_TRUE(f.unpack(f.tmp.path() / "many.zip", UnpackLimits{101, 200, 64 << 20}))
+  EXPECT_TRUE(f.unpack(f.tmp.path() / "many.zip", UnpackLimits{.max_entries = 101}))
       << f.ctx.detail;
-}
-
-// Guards against a compression bomb (a small zip expanding to far more than its size), both
-// when the header declares the size and when only the written bytes reveal it.
-TEST(LibarchiveUnpacker, RefusesCompressionBombs) {
-  Fixture f;
-  const UnpackLimits limits{1000, 20, 1 << 20};
-  test::write_archive(f.tmp.path() / "bomb.zip", Format::zip,
-                      {test::file("zeros.bin", std::string(8 << 20, '\0'))});
-  auto r = f.unpack(f.tmp.path() / "bomb.zip", limits);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), make_error_code(errc::ratio_exceeded)) << f.ctx.detail;
-  EXPECT_FALSE(fs::exists(f.dest / "zeros.bin"));
-  // A tar.gz whose header declares 64 MiB of zeros: refused before a byte is written.
-  Entry declared = test::file("huge.bin", "");
-  declared.declared_size = 64ll << 20;
-  test::write_archive(f.tmp.path() / "bomb.tar.gz", Format::tar_gz, {declared});
-  Fixture g;
-  r = g.unpack(f.tmp.path() / "bomb.tar.gz", limits);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), make_error_code(errc::ratio_exceeded)) << g.ctx.detail;
-  EXPECT_FALSE(fs::exists(g.dest / "huge.bin"));
-  // The same archive is fine under a limit it respects.
-  Fixture h;
-  EXPECT_TRUE(h.unpack(f.tmp.path() / "bomb.zip", UnpackLimits{1000, 0, 0})) << h.ctx.detail;
 }
 
 // Guards against crashing or half-succeeding on damaged, truncated or non-archive input.
