@@ -59,6 +59,7 @@ class Extraction {
   result<bool> prepare_entry(archive_entry* e);  // false: skip the entry
   result<void> check_space(archive_entry* e);
   result<void> copy_data(archive* r, archive* w);
+  result<void> check_complete(archive* r);
   result<void> compute_budget();
   ::lanspread::Failure no_space(std::uint64_t needed);
 
@@ -73,6 +74,7 @@ class Extraction {
   // bytes written so far.
   std::optional<std::uint64_t> entry_declared_;
   std::uint64_t entry_written_ = 0;
+  std::uint64_t entry_end_ = 0;  // highest offset written
   std::uint64_t free_bytes_ = 0;
 };
 
@@ -133,6 +135,7 @@ result<void> Extraction::compute_budget() {
 // already promise more than fits is refused without filling the disk.
 result<void> Extraction::check_space(archive_entry* e) {
   entry_written_ = 0;
+  entry_end_ = 0;
   entry_declared_.reset();
   if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) return {};
   if (!archive_entry_size_is_set(e)) return {};  // counted block by block as it is written
@@ -189,13 +192,25 @@ result<bool> Extraction::prepare_entry(archive_entry* e) {
   return true;
 }
 
+// An entry whose data stops before its declared size would be padded with zeros on disk.
+// The RAR 5 reader ends such an entry without an error when the last volume of a set is
+// missing; other formats report truncation themselves. Tar is exempt: a sparse file may
+// end in a hole that no data block covers.
+result<void> Extraction::check_complete(archive* r) {
+  if (!entry_declared_ || entry_end_ >= *entry_declared_) return {};
+  if ((archive_format(r) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_TAR) return {};
+  return fail(errc::damaged_archive, "ends after " + std::to_string(entry_end_) + " of its " +
+                                         std::to_string(*entry_declared_) +
+                                         " bytes: a volume is missing or the archive is cut short");
+}
+
 result<void> Extraction::copy_data(archive* r, archive* w) {
   for (;;) {
     const void* buf = nullptr;
     size_t size = 0;
     la_int64_t offset = 0;
     const int rc = archive_read_data_block(r, &buf, &size, &offset);
-    if (rc == ARCHIVE_EOF) return {};
+    if (rc == ARCHIVE_EOF) return check_complete(r);
     // libarchive reports a CRC mismatch as a mere warning; for game data it is damage.
     if (rc < ARCHIVE_OK) return read_error(r, false);
     if (ctx_.stop.stop_requested()) return fail(errc::cancelled, "cancelled");
@@ -220,6 +235,7 @@ result<void> Extraction::copy_data(archive* r, archive* w) {
       return write_error(w);
     }
     entry_written_ += size;
+    entry_end_ = std::max(entry_end_, end);
     stats_.bytes_written += size;
     if (stats_.bytes_written >= next_report_) {
       next_report_ = stats_.bytes_written + kProgressEvery;

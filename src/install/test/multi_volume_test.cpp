@@ -12,7 +12,8 @@ namespace {
 using test::TempDir;
 
 // The committed RAR set (src/install/test/fixtures/README.md says how it was made).
-const fs::path kRar4 = fs::path(LANSPREAD_INSTALL_FIXTURES) / "rar4_volumes";
+const fs::path kFixtures = LANSPREAD_INSTALL_FIXTURES;
+const fs::path kRar4 = kFixtures / "rar4_volumes";
 
 // What make_rar4_volumes.py stores in data\big.txt.
 std::string big_txt() {
@@ -30,26 +31,35 @@ result<InstallReport> install(const fs::path& root, OperationContext& ctx) {
   return install_game(root, opt, ctx);
 }
 
-// Guards against a RAR set being extracted volume by volume (a file split across volumes
-// then fails as truncated, and each volume is measured alone).
-TEST(MultiVolume, Rar4PartVolumesExtractAsOneArchive) {
-  TempDir tmp;
-  ArchiveVolumes av;
-  for (int i = 1; i <= 4; ++i)
-    av.volumes.push_back(kRar4 / ("game.part" + std::to_string(i) + ".rar"));
-  fs::create_directories(tmp.path() / "dest");
-  OperationContext ctx;
-  auto r = LibarchiveUnpacker().unpack(av, tmp.path() / "dest", {}, ctx);
-  ASSERT_TRUE(r) << ctx.detail;
-  EXPECT_EQ(test::snapshot(tmp.path() / "dest"),
-            (std::map<std::string, std::string>{{"readme.txt", "multi-volume test set\n"},
-                                                {"data/big.txt", big_txt()}}));
-  // One volume alone is a damaged archive, not a silently partial file.
-  fs::create_directories(tmp.path() / "alone");
-  auto alone =
-      LibarchiveUnpacker().unpack({{kRar4 / "game.part1.rar"}}, tmp.path() / "alone", {}, ctx);
-  ASSERT_FALSE(alone);
-  EXPECT_EQ(alone.error(), make_error_code(errc::damaged_archive)) << ctx.detail;
+std::vector<fs::path> volumes(const fs::path& dir, int count) {
+  std::vector<fs::path> out;
+  for (int i = 1; i <= count; ++i) out.push_back(dir / ("game.part" + std::to_string(i) + ".rar"));
+  return out;
+}
+
+// Guards against a RAR set (RAR 4 and RAR 5) being extracted volume by volume (a file split
+// across volumes then fails as truncated, and each volume is measured alone), and against a
+// set with its last volume missing installing a zero-padded file.
+TEST(MultiVolume, RarVolumeSetsExtractAsOneArchive) {
+  for (const char* set : {"rar4_volumes", "rar5_volumes"}) {
+    TempDir tmp;
+    fs::create_directories(tmp.path() / "dest");
+    OperationContext ctx;
+    auto r =
+        LibarchiveUnpacker().unpack({volumes(kFixtures / set, 4)}, tmp.path() / "dest", {}, ctx);
+    ASSERT_TRUE(r) << set << ": " << ctx.detail;
+    EXPECT_EQ(test::snapshot(tmp.path() / "dest"),
+              (std::map<std::string, std::string>{{"readme.txt", "multi-volume test set\n"},
+                                                  {"data/big.txt", big_txt()}}))
+        << set;
+    for (int present : {1, 3}) {
+      const auto dest = tmp.path() / ("missing" + std::to_string(present));
+      fs::create_directories(dest);
+      auto cut = LibarchiveUnpacker().unpack({volumes(kFixtures / set, present)}, dest, {}, ctx);
+      ASSERT_FALSE(cut) << set << " with " << present << " volumes";
+      EXPECT_EQ(cut.error(), make_error_code(errc::damaged_archive)) << ctx.detail;
+    }
+  }
 }
 
 // Guards against the payload plan splitting a set into separate archives, for both RAR
@@ -63,13 +73,15 @@ TEST(MultiVolume, InstallGroupsEveryNaming) {
   const Case cases[] = {
       {"part", {"game.part1.rar", "game.part2.rar", "game.part3.rar", "game.part4.rar"}},
       {"old", {"game.rar", "game.r00", "game.r01", "game.r02"}},
+      {"rar5", {"game.part01.rar", "game.part02.rar", "game.part03.rar", "game.part04.rar"}},
   };
   for (const auto& c : cases) {
     TempDir tmp;
     const auto root = tmp.path() / "game";
     test::make_root(root, "1");
     for (int i = 0; i < 4; ++i) {
-      fs::copy_file(kRar4 / ("game.part" + std::to_string(i + 1) + ".rar"), root / c.volumes[i]);
+      const auto set = c.volumes[0].ends_with("01.rar") ? kFixtures / "rar5_volumes" : kRar4;
+      fs::copy_file(set / ("game.part" + std::to_string(i + 1) + ".rar"), root / c.volumes[i]);
     }
     OperationContext ctx;
     auto r = install(root, ctx);
