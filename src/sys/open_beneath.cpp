@@ -57,10 +57,11 @@ int try_openat2(int dir_fd, const std::string& relative, int flags, mode_t mode)
   how.flags = static_cast<std::uint64_t>(flags);
   how.mode = (flags & O_CREAT) ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  for (;;) {
+  // EAGAIN: a rename raced the lookup; a few retries, then the error is the caller's.
+  for (int again = 0;;) {
     const long fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how, sizeof how);
     if (fd >= 0) return static_cast<int>(fd);
-    if (errno == EINTR || errno == EAGAIN) continue;  // EAGAIN: a racing rename; retry
+    if (errno == EINTR || (errno == EAGAIN && ++again < 8)) continue;
     if (errno == ENOSYS || errno == EPERM || errno == E2BIG) {
       g_openat2.store(false, std::memory_order_relaxed);
       return -2;
