@@ -93,8 +93,9 @@ void LibraryMonitor::on_fs_event(const std::string& tag, const std::string& name
       return;
     }
   } else {
-    // Inside a root: our own bookkeeping files never count as a change.
-    if (!name.empty() && proto::is_reserved_name(name)) return;
+    // Inside a root: our own bookkeeping files never count as a change (other spellings of
+    // reserved names do: the scan reports them as not shared).
+    if (!name.empty() && proto::is_own_name(name)) return;
     dirty_.insert(tag);
   }
   schedule();
