@@ -1,48 +1,89 @@
 // The daemon's local HTTP API v1 and WebSocket event stream (docs/api.md), on Boost.Beast,
-// running on the runtime's network thread. Loopback only by default; requests whose Host or
-// Origin is not the daemon's own are refused (DNS rebinding, cross-site requests).
+// running on the runtime's network thread (every member function too). Loopback only by
+// default. Every request must name the daemon in its Host and, with an Origin, come from its
+// own origin; /api/ requests need the API key or a browser session (ApiAuth). Connections,
+// WebSocket clients, header and body sizes and every wait are bounded (ApiLimits).
 #pragma once
 
+#include "app/api_auth.hpp"
+#include "app/api_limits.hpp"
 #include "app/app_state.hpp"
-#include "runtime/peer_runtime.hpp"
+#include "app/http_util.hpp"
+#include "runtime/commands.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 
 namespace lanspread::app {
 
-class ApiServer : public std::enable_shared_from_this<ApiServer> {
+struct ApiServerConfig {
+  boost::asio::ip::tcp::endpoint address;
+  std::string key;                 // the API key (api_key.hpp)
+  std::filesystem::path key_path;  // named in 401 answers
+  ApiLimits limits;
+  AuthLimits auth;
+};
+
+// Where game actions and settings go: the runtime's send() in the daemon.
+using CommandSink = std::function<void(runtime::PeerCommand)>;
+
+// Keeps one of the server's counters honest on every exit path of a coroutine.
+class CountedSlot {
  public:
-  // Binds `address`; serving starts on the executor. `runtime` must outlive the server.
-  static boost::system::result<std::shared_ptr<ApiServer>> start(
-      boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& address,
-      std::shared_ptr<AppState> state, runtime::PeerRuntimeHandle* runtime);
-  std::uint16_t port() const { return port_; }
-  void stop();
+  explicit CountedSlot(std::size_t& n) : n_(n) { ++n_; }
+  CountedSlot(const CountedSlot&) = delete;
+  CountedSlot& operator=(const CountedSlot&) = delete;
+  ~CountedSlot() { --n_; }
 
  private:
-  ApiServer(boost::asio::any_io_executor ex, std::shared_ptr<AppState> state,
-            runtime::PeerRuntimeHandle* runtime);
+  std::size_t& n_;
+};
+
+class ApiServer : public std::enable_shared_from_this<ApiServer> {
+ public:
+  // Binds the address; serving starts on the executor.
+  static boost::system::result<std::shared_ptr<ApiServer>> start(boost::asio::any_io_executor ex,
+                                                                 ApiServerConfig config,
+                                                                 std::shared_ptr<AppState> state,
+                                                                 CommandSink send);
+  std::uint16_t port() const { return port_; }
+  // A new one-time login URL for a browser (http://127.0.0.1:PORT/login?token=…).
+  result<std::string> login_url();
+  void stop();
+
+  std::size_t connection_count() const { return connections_; }
+  std::size_t websocket_count() const { return websockets_; }
+
+ private:
+  ApiServer(boost::asio::any_io_executor ex, ApiServerConfig config,
+            std::shared_ptr<AppState> state, CommandSink send);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
-  boost::beast::http::response<boost::beast::http::string_body> game_action(
-      const boost::beast::http::request<boost::beast::http::string_body>& req,
-      std::string_view rest);
-  boost::asio::awaitable<void> stream_events(
-      boost::beast::tcp_stream stream,
-      boost::beast::http::request<boost::beast::http::string_body> req, std::string target);
+  // Answers that need no waiting (api_routes.cpp).
+  Response route(const Request& req, const std::string& path);
+  Response game_action(const Request& req, std::string_view rest);
+  Response games_dir(const Request& req);
+  Response login(const Request& req, std::string_view target);
+  // Events (api_events.cpp).
+  boost::asio::awaitable<Response> long_poll(const Request& req, std::string_view target);
+  boost::asio::awaitable<void> stream_events(boost::beast::tcp_stream stream, Request req,
+                                             std::string target);
 
   boost::asio::any_io_executor ex_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  ApiServerConfig config_;
+  ApiAuth auth_;
   std::shared_ptr<AppState> state_;
-  runtime::PeerRuntimeHandle* runtime_;
+  CommandSink send_;
   std::uint16_t port_ = 0;
-  std::set<std::string> allowed_hosts_;
+  std::string login_host_;  // the host of login URLs ("127.0.0.1:7878")
+  std::size_t connections_ = 0;
+  std::size_t websockets_ = 0;
   bool stopped_ = false;
 };
 

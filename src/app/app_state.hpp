@@ -13,8 +13,8 @@
 namespace lanspread::app {
 
 struct AppState {
-  AppState(boost::asio::any_io_executor ex, std::size_t event_capacity)
-      : events(ex, event_capacity) {}
+  AppState(boost::asio::any_io_executor ex, EventLogLimits event_limits = {})
+      : events(ex, event_limits) {}
 
   std::string peer_id;
   std::string name;

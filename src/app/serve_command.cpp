@@ -1,5 +1,6 @@
 #include "app/serve_command.hpp"
 
+#include "app/api_key.hpp"
 #include "app/api_server.hpp"
 #include "app/paths.hpp"
 #include "library/hasher.hpp"
@@ -11,12 +12,15 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <future>
 
@@ -128,6 +132,25 @@ void log_event(const runtime::PeerEvent& event) {
       event);
 }
 
+// The API, QUIC and the open-file cache all need descriptors; the soft limit is often far
+// below what the system allows this user (1024 vs 524288), so take what is allowed.
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur >= lim.rlim_max) {
+    spdlog::info("open files: limit {}", lim.rlim_cur);
+    return;
+  }
+  const rlim_t before = lim.rlim_cur;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    spdlog::warn("open files: limit {}; cannot raise it to {}: {}", before, lim.rlim_max,
+                 std::strerror(errno));
+    return;
+  }
+  spdlog::info("open files: limit raised from {} to {}", before, lim.rlim_cur);
+}
+
 std::string host_name() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "lanspread";
@@ -155,6 +178,17 @@ int run_serve(const ServeArgs& args) {
   config.state_dir =
       args.state_dir.empty() ? default_state_dir() : std::filesystem::path(args.state_dir);
   config.name = args.name.empty() ? host_name() : args.name;
+  raise_open_file_limit();
+  // Made before the identity, so the state dir is private from its first file on.
+  ApiServerConfig api_config;
+  api_config.address = *api_address;
+  api_config.key_path = api_key_path(config.state_dir);
+  if (auto key = load_or_create_api_key(config.state_dir)) {
+    api_config.key = std::move(*key);
+  } else {
+    spdlog::error("{}", key.error().message());
+    return 1;
+  }
   if (!args.party_key_file.empty()) {
     config.transport.party_key = read_party_key(args.party_key_file);
     if (!config.transport.party_key) {
@@ -193,8 +227,9 @@ int run_serve(const ServeArgs& args) {
                config.name, (*handle)->peer_id(), (*handle)->port(), config.games_dir.string());
   // The API lives on the network thread, next to the state it reads.
   std::promise<boost::system::result<std::uint16_t>> api_ready;
+  result<std::string> login_url = std::string();
   boost::asio::post((*handle)->executor(), [&, h = handle->get()] {
-    daemon->state = std::make_shared<AppState>(h->executor(), 4096);
+    daemon->state = std::make_shared<AppState>(h->executor());
     daemon->state->peer_id = h->peer_id();
     daemon->state->name = config.name;
     daemon->state->version = LANSPREAD_VERSION;
@@ -202,9 +237,11 @@ int run_serve(const ServeArgs& args) {
     daemon->state->quic_port = h->port();
     for (const auto& e : daemon->early) daemon->state->apply(e);
     daemon->early.clear();
-    auto api = ApiServer::start(h->executor(), *api_address, daemon->state, h);
+    auto api = ApiServer::start(h->executor(), api_config, daemon->state,
+                                [h](runtime::PeerCommand c) { h->send(std::move(c)); });
     if (api) {
       daemon->api = *api;
+      login_url = (*api)->login_url();
       api_ready.set_value((*api)->port());
     } else {
       api_ready.set_value(api.error());
@@ -217,10 +254,25 @@ int run_serve(const ServeArgs& args) {
     (*handle)->stop();
     return 1;
   }
-  spdlog::info("API on http://{}:{}/",
+  spdlog::info("API on http://{}:{}/ (requests need the key in {})",
                api_address->address().is_v6() ? "[" + api_address->address().to_string() + "]"
                                               : api_address->address().to_string(),
-               *api_port);
+               *api_port, api_config.key_path.string());
+  if (!api_address->address().is_loopback()) {
+    spdlog::warn(
+        "the API listens on {}, not on loopback: every machine that can reach this address can "
+        "try to drive this daemon (download, install, uninstall and remove games, change the "
+        "games dir, read the event stream). Each request still needs the API key, but the key "
+        "and session cookies cross the network unencrypted (plain HTTP). Use the default "
+        "--api 127.0.0.1:7878 unless you mean this.",
+        args.api);
+  }
+  if (login_url) {
+    spdlog::info("web UI login (one-time link, valid {} minutes): {}",
+                 api_config.auth.login_token_ttl.count(), *login_url);
+  } else {
+    spdlog::warn("no login link: {}", login_url.error().message());
+  }
   (*handle)->send(runtime::ListGames{});
 
   boost::asio::io_context main_loop;

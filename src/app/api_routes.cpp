@@ -1,0 +1,155 @@
+// The API's answers that need no waiting: status, games, peers, settings, game actions,
+// login URLs and the browser login page.
+#include "app/api_server.hpp"
+#include "runtime/peer_runtime.hpp"
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+namespace lanspread::app {
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+Response get_only(const Request& req, const json::value& body) {
+  return req.method() == http::verb::get
+             ? make_json(req, http::status::ok, json::serialize(body))
+             : error_json(req, http::status::method_not_allowed, "method", "use GET");
+}
+
+constexpr std::string_view kLoginRefused = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lanspread: login link not valid</title></head>
+<body><h1>This login link is not valid</h1>
+<p>A login link works once and for 10 minutes, and only until the daemon restarts.</p>
+<p>To get a new one, restart <code>lanspread serve</code> (it prints one when it starts), or ask
+the daemon with its API key:</p>
+<pre>curl -X POST -H "Authorization: Bearer $(cat ~/.local/share/lanspread/state/api-key)" \
+  http://127.0.0.1:7878/api/v1/login-url</pre>
+</body></html>
+)html";
+
+}  // namespace
+
+Response ApiServer::route(const Request& req, const std::string& path) {
+  if (path == "/api/v1/status") return get_only(req, state_->status_json());
+  if (path == "/api/v1/games") return get_only(req, state_->games_json());
+  if (path == "/api/v1/peers") return get_only(req, state_->peers_json());
+  if (path == "/api/v1/settings/games-dir") return games_dir(req);
+  if (path == "/api/v1/login-url") {
+    if (req.method() != http::verb::post)
+      return error_json(req, http::status::method_not_allowed, "method", "use POST");
+    auto url = login_url();
+    if (!url)
+      return error_json(req, http::status::internal_server_error, "internal",
+                        url.error().message());
+    return make_json(req, http::status::ok, json::serialize(json::object{{"url", *url}}));
+  }
+  if (path.starts_with("/api/v1/games/"))
+    return game_action(req,
+                       std::string_view(path).substr(std::string_view("/api/v1/games/").size()));
+  return error_json(req, http::status::not_found, "not_found", "no such endpoint: " + path);
+}
+
+Response ApiServer::games_dir(const Request& req) {
+  if (req.method() == http::verb::get) {
+    return make_json(req, http::status::ok,
+                     json::serialize(json::object{{"path", state_->games_dir.string()}}));
+  }
+  if (req.method() != http::verb::put)
+    return error_json(req, http::status::method_not_allowed, "method", "use GET or PUT");
+  boost::system::error_code jec;
+  const json::value body = json::parse(req.body(), jec);
+  const json::value* p =
+      (!jec && body.is_object()) ? body.get_object().if_contains("path") : nullptr;
+  if (p == nullptr || !p->is_string()) {
+    return error_json(req, http::status::bad_request, "bad_request",
+                      R"(send a JSON object like {"path": "/srv/games"})");
+  }
+  if (auto ok = runtime::validate_games_dir(std::string(p->get_string())); !ok) {
+    return error_json(req, http::status::bad_request, "games_dir_invalid",
+                      std::string(p->get_string()) + ": " + ok.error().message());
+  }
+  send_(runtime::SetGameDir{std::string(p->get_string())});
+  return make_json(req, http::status::ok, json::serialize(json::object{{"path", p->get_string()}}));
+}
+
+Response ApiServer::game_action(const Request& req, std::string_view rest) {
+  // /api/v1/games/{id}/{action}
+  const auto slash = rest.find('/');
+  const std::string id(rest.substr(0, slash));
+  const std::string action(slash == std::string_view::npos ? "" : rest.substr(slash + 1));
+  if (req.method() != http::verb::post)
+    return error_json(req, http::status::method_not_allowed, "method", "use POST");
+  const runtime::GameView* game = nullptr;
+  for (const auto& g : state_->library.games) {
+    if (g.info.id == id) game = &g;
+  }
+  if (game == nullptr) {
+    return error_json(req, http::status::not_found, "not_found",
+                      "'" + id + "' is not a catalog game");
+  }
+  const bool busy = state_->operations.contains(id);
+  auto conflict = [&](std::string message) {
+    return error_json(req, http::status::conflict, "refused", std::move(message));
+  };
+  auto accepted = [&](runtime::PeerCommand command) {
+    send_(std::move(command));
+    return make_json(
+        req, http::status::accepted,
+        json::serialize(json::object{{"id", id}, {"action", action}, {"accepted", true}}));
+  };
+  const std::string running = "an operation is already running on '" + id + "'; wait or cancel it";
+  // The runtime checks again (and reports through events); these answers are for people.
+  if (action == "install") {
+    if (busy) return conflict(running);
+    if (!game->downloaded) return conflict("'" + id + "' is not downloaded; download it first");
+    return accepted(runtime::InstallGame{id});
+  }
+  if (action == "download" || action == "update") {
+    if (busy) return conflict(running);
+    if (!game->available) return conflict("no peer offers '" + id + "' right now");
+    if (action == "update" && !game->update_available) {
+      return conflict("'" + id + "' is already at the latest version the peers offer");
+    }
+    return accepted(runtime::DownloadGameFiles{id});
+  }
+  if (action == "uninstall") {
+    if (busy) return conflict(running);
+    if (!game->installed) return conflict("'" + id + "' is not installed");
+    return accepted(runtime::UninstallGame{id});
+  }
+  if (action == "remove") {
+    if (busy) return conflict(running);
+    if (game->installed) return conflict("installed games cannot be removed; uninstall first");
+    if (!game->downloaded) return conflict("'" + id + "' is not downloaded");
+    return accepted(runtime::RemoveDownloadedGame{id});
+  }
+  if (action == "cancel") {
+    if (!busy) return conflict("nothing is running on '" + id + "'");
+    return accepted(runtime::CancelOperation{id});
+  }
+  return error_json(req, http::status::not_found, "not_found", "no such action: " + action);
+}
+
+Response ApiServer::login(const Request& req, std::string_view target) {
+  if (req.method() != http::verb::get)
+    return error_json(req, http::status::method_not_allowed, "method", "use GET");
+  const auto token = query_param(target, "token");
+  auto session = auth_.redeem_login_token(token.value_or(""), std::chrono::steady_clock::now());
+  if (!session) {
+    return error_json(req, http::status::internal_server_error, "internal",
+                      session.error().message());
+  }
+  if (!*session) return make_html(req, http::status::forbidden, std::string(kLoginRefused));
+  Response res{http::status::see_other, req.version()};
+  res.set(http::field::location, "/");
+  res.set(http::field::set_cookie, session_cookie(**session));
+  res.set(http::field::cache_control, "no-store");
+  res.set("Referrer-Policy", "no-referrer");
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace lanspread::app
