@@ -54,9 +54,9 @@ class ApiFixture : public ::testing::Test {
 
   // The client's receive buffer is small, so a client that does not read stalls the
   // server's writer after a few events.
-  websocket::stream<tcp::socket> connect(const std::string& target, bool with_key,
-                                         beast::http::response<beast::http::string_body>* res =
-                                             nullptr) {
+  websocket::stream<tcp::socket> connect(
+      const std::string& target, bool with_key,
+      beast::http::response<beast::http::string_body>* res = nullptr) {
     tcp::socket socket(client_io_);
     socket.open(tcp::v4());
     socket.set_option(asio::socket_base::receive_buffer_size(4096));
@@ -81,10 +81,15 @@ class ApiFixture : public ::testing::Test {
   std::thread thread_;
 };
 
+constexpr std::uint64_t kFirst = 300;
+constexpr std::uint64_t kTotal = 10'300;
+
 // Each event's payload is derived from its number, so a frame built from anything else
-// (freed memory, another event) is detected.
+// (freed memory, another event) is detected. The first events are large: together (9.6 MB)
+// they are more than the sockets can buffer, so the writer is surely blocked in the middle
+// of them when the rest arrive.
 std::string pad_for(std::uint64_t seq) {
-  return std::string(2000, static_cast<char>('a' + seq % 26));
+  return std::string(seq <= kFirst ? 32'000 : 2'000, static_cast<char>('a' + seq % 26));
 }
 
 TEST_F(ApiFixture, StalledReaderSurvivesTheLogWrappingAround) {
@@ -93,8 +98,6 @@ TEST_F(ApiFixture, StalledReaderSurvivesTheLogWrappingAround) {
   // into the log across its writes. Under ASan the old code fails here with a
   // heap-use-after-free; the fixed one sends intact events and a `missed` notice.
   auto ws = connect("/api/v1/events/ws?since=1", true);
-  constexpr std::uint64_t kFirst = 300;
-  constexpr std::uint64_t kTotal = 10'300;
   auto append = [this](std::uint64_t from, std::uint64_t to) {
     on_network_thread([&] {
       for (std::uint64_t seq = from; seq <= to; ++seq) {
@@ -106,7 +109,7 @@ TEST_F(ApiFixture, StalledReaderSurvivesTheLogWrappingAround) {
   };
   append(1, kFirst);  // the writer takes a batch and blocks on the full socket
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  append(kFirst + 1, kTotal);  // meanwhile the log wraps more than twice
+  append(kFirst + 1, kTotal);  // meanwhile the log wraps: every event of that batch is dropped
   on_network_thread([&] { EXPECT_LE(state_->events.size(), 4096u); });
 
   std::uint64_t expected = 1;
