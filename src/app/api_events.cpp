@@ -65,7 +65,11 @@ awaitable<void> ApiServer::stream_events(beast::tcp_stream stream, Request req,
   auto closed = std::make_shared<bool>(false);
   auto gone = std::make_shared<asio::steady_timer>(ex_, asio::steady_timer::time_point::max());
   beast::get_lowest_layer(*ws).expires_never();
-  ws->set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
+  beast::websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = limits.write_timeout;
+  timeouts.idle_timeout = limits.websocket_idle;
+  timeouts.keep_alive_pings = true;
+  ws->set_option(timeouts);
   ws->read_message_max(limits.websocket_message_max);
   ws->auto_fragment(false);  // one event, one frame
   ws->text(true);

@@ -25,6 +25,9 @@ struct ApiLimits {
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds write_timeout{30};
   std::chrono::milliseconds long_poll_max{25'000};
+  // A WebSocket client that sends nothing (not even a pong to our ping, sent at half this
+  // time) for this long is closed, also one that stopped reading while we write to it.
+  std::chrono::seconds websocket_idle{60};
   std::size_t batch_events_max = 256;         // events per long-poll answer or WebSocket batch
   std::size_t batch_bytes_max = 1024 * 1024;  // bytes per batch (at least one event)
   // After EMFILE/ENFILE/ENOBUFS/ENOMEM the accept loop waits, doubling up to the maximum.

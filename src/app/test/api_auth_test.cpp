@@ -117,7 +117,8 @@ TEST(ApiAuth, UnredeemedTokensAreCapped) {
   ApiAuth auth = make_auth(limits);
   const auto t0 = ApiAuth::TimePoint{} + 1h;
   std::vector<std::string> tokens;
-  for (int i = 0; i < 5; ++i) tokens.push_back(*auth.issue_login_token(t0 + std::chrono::seconds(i)));
+  for (int i = 0; i < 5; ++i)
+    tokens.push_back(*auth.issue_login_token(t0 + std::chrono::seconds(i)));
   EXPECT_EQ(auth.login_token_count(), 3u);
   EXPECT_FALSE(*auth.redeem_login_token(tokens[0], t0 + 10s));  // the oldest were dropped
   EXPECT_TRUE(*auth.redeem_login_token(tokens[4], t0 + 10s));

@@ -27,6 +27,7 @@ class ApiFixture : public ::testing::Test {
   void SetUp() override {
     state_ = std::make_shared<AppState>(io_.get_executor());
     ApiServerConfig config;
+    config.limits = limits();
     config.address = tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
     config.key = kKey;
     config.key_path = "/state/api-key";
@@ -35,6 +36,8 @@ class ApiFixture : public ::testing::Test {
     server_ = *server;
     thread_ = std::thread([this] { io_.run(); });
   }
+  virtual ApiLimits limits() const { return {}; }
+
   void TearDown() override {
     on_network_thread([this] { server_->stop(); });
     io_.stop();
@@ -145,6 +148,31 @@ TEST_F(ApiFixture, WebSocketWithoutKeyIsRefused) {
   EXPECT_THROW(connect("/api/v1/events/ws", false, &res), boost::system::system_error);
   EXPECT_EQ(res.result_int(), 401u);
   EXPECT_NE(res.body().find("unauthorized"), std::string::npos);
+}
+
+// The same server with a WebSocket idle limit of one second.
+class QuickIdleFixture : public ApiFixture {
+ protected:
+  ApiLimits limits() const override {
+    ApiLimits l;
+    l.websocket_idle = std::chrono::seconds(1);
+    return l;
+  }
+};
+
+TEST_F(QuickIdleFixture, SilentClientIsClosed) {
+  // Guards against a WebSocket client that never reads nor answers pings holding its slot
+  // (and the events of its batch) forever.
+  auto ws = connect("/api/v1/events/ws", true);
+  on_network_thread([&] { EXPECT_EQ(server_->websocket_count(), 1u); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // more than the limit
+  std::size_t open = 1;
+  on_network_thread([&] { open = server_->websocket_count(); });
+  ASSERT_EQ(open, 0u);
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  while (!ec) ws.read(buffer, ec);  // the ping it ignored, then the end
+  EXPECT_TRUE(ec);
 }
 
 }  // namespace
