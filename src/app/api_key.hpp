@@ -24,9 +24,10 @@ std::filesystem::path api_key_path(const std::filesystem::path& state_dir);
 
 // Makes `state_dir` private (created 0700 when missing, tightened to 0700 when looser; it
 // must belong to this user), then returns the key from its api-key file. At first start
-// the key is made and written atomically (tmp file 0600, fsync, rename without replacing,
-// directory fsync). A file that holds no key is an error, never silently replaced: clients
-// may hold the old one. A key file with group or other bits is tightened to 0600.
+// the key is made and written atomically (sys::write_file_atomic: api-key.tmp created 0600,
+// fsync, rename, directory fsync). A file that holds no key is an error, never silently
+// replaced: clients may hold the old one. A key file with group or other bits is tightened
+// to 0600; a symlink at its name is refused.
 result<std::string> load_or_create_api_key(const std::filesystem::path& state_dir);
 
 }  // namespace lanspread::app
