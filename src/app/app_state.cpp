@@ -27,6 +27,7 @@ json::value to_json(const runtime::GameView& g) {
                       {"local_size", g.local_size},
                       {"latest_version", g.latest_version},
                       {"latest_peers", std::move(latest_peers)},
+                      {"latest_size", g.latest_size},
                       {"peers_by_version", std::move(by_version)},
                       {"update_available", g.update_available},
                       {"available", g.available},

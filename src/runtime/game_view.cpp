@@ -20,6 +20,7 @@ std::vector<GameView> merge_views(const library::Catalog& catalog,
     if (auto a = peers.game(id)) {
       v.latest_version = a->latest_version;
       v.latest_peers = a->latest_peers;
+      v.latest_size = a->size;
       v.peers_by_version = a->peers_by_version;
       v.available = !a->peers_by_version.empty();
     }
@@ -32,6 +33,7 @@ std::vector<GameView> merge_views(const library::Catalog& catalog,
          library::natural_compare(v.local_version, v.latest_version) > 0)) {
       v.latest_version = v.local_version;  // this machine holds the newest copy
       v.latest_peers.clear();
+      v.latest_size = v.local_size;
     }
     out.push_back(std::move(v));
   }

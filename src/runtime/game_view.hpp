@@ -21,6 +21,7 @@ struct GameView {
   // The network.
   std::string latest_version;  // over peers and this machine, natural order
   std::vector<std::string> latest_peers;
+  std::uint64_t latest_size = 0;  // bytes of the latest version (as its holders report it)
   std::map<std::string, std::vector<std::string>> peers_by_version;
   bool update_available = false;  // downloaded here, and a peer has a newer version
   bool available = false;         // some peer can serve it (any version)
