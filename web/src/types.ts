@@ -1,0 +1,69 @@
+// The daemon's JSON, as docs/api.md describes it. Fields marked optional are newer than the
+// first API version or filled only for some operations; the page shows them when present.
+
+export type OperationKind = 'download' | 'install' | 'update' | 'uninstall' | 'remove';
+
+export interface ActiveOperation {
+  kind: OperationKind;
+  phase: string;
+  done: number;
+  total: number;
+  bytes_per_second?: number;
+  eta_seconds?: number | null;
+  active_peers?: number;
+  verified?: number;
+  stalled_seconds?: number;
+}
+
+export interface Game {
+  id: string;
+  name: string;
+  description: string;
+  genre: string;
+  max_players: number;
+  downloaded: boolean;
+  installed: boolean;
+  local_version: string;
+  local_size: number;
+  latest_version: string;
+  latest_size?: number;
+  latest_peers: string[];
+  peers_by_version: Record<string, string[]>;
+  update_available: boolean;
+  available: boolean;
+  active_operation: ActiveOperation | null;
+}
+
+export interface GamesBody {
+  local_revision: number;
+  games: Game[];
+}
+
+export interface Peer {
+  id: string;
+  name: string;
+  addresses: string[];
+  port: number;
+  game_count: number;
+  last_seen_ms_ago: number;
+  bytes_per_second_in?: number;
+  bytes_per_second_out?: number;
+}
+
+export interface Status {
+  peer_id: string;
+  name: string;
+  games_dir: string;
+  quic_port: number;
+  version: string;
+  peer_count: number;
+  event_seq: number;
+}
+
+// One message of the event stream. `missed` (no seq) is the stream's own note that events
+// were dropped for a slow client.
+export interface ApiEvent {
+  seq?: number;
+  type: string;
+  data: unknown;
+}
