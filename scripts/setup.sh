@@ -31,3 +31,12 @@ if ((${#missing[@]})); then
 else
   echo "setup: all ${#PACKAGES[@]} packages present"
 fi
+
+# The web UI is built with Node.js >= 20 and npm (web/, docs/ui.md). The machine image ships
+# them; Debian 12's own nodejs is 18, too old for the build tools, so it is not installed here.
+node_major="$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')"
+if [[ -z "$node_major" ]] || ((node_major < 20)) || ! command -v npm >/dev/null; then
+  echo "setup: the web UI needs Node.js >= 20 with npm (found: ${node_major:-none});" \
+       "install it, or configure with -DLANSPREAD_WEB_UI=OFF to build without the UI" >&2
+  exit 1
+fi

@@ -1,5 +1,7 @@
 #include "app/api_server.hpp"
 
+#include "app/static_files.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -211,6 +213,8 @@ awaitable<void> ApiServer::session(tcp::socket socket) {
       }
     } else if (path == "/login") {
       res = login(req, target);
+    } else if (auto file = serve_static(req, path)) {  // the web UI (no data, no login)
+      res = std::move(*file);
     } else {
       res = error_json(req, http::status::not_found, "not_found", "no such endpoint: " + path);
     }
