@@ -2,7 +2,7 @@
 // hash (#/library, #/peers, #/settings) so a reload keeps the view.
 import { useCallback, useEffect, useMemo, useReducer, useState } from 'preact/hooks';
 import { ApiError, api } from './api';
-import { type Action, actionEndpoint, gamesOfPeers } from './game_view';
+import { type Action, actionEndpoint, gamesOfPeers, windowTitle } from './game_view';
 import { Live } from './live';
 import { initialState, reduce } from './state';
 import { Header, type View } from './components/header';
@@ -11,6 +11,10 @@ import { Peers } from './components/peers';
 import { Settings } from './components/settings';
 import { Notices } from './components/notices';
 import { LoginHelp } from './components/login';
+
+// How long buttons stay disabled after an accepted request when no operation shows up (one
+// that ends at once, like removing a small game).
+const PENDING_MAX_MS = 4000;
 
 function viewFromHash(hash: string): View {
   if (hash.startsWith('#/peers')) return 'peers';
@@ -36,23 +40,41 @@ export function App() {
     return () => removeEventListener('hashchange', onHash);
   }, []);
 
+  const title = windowTitle(state.status?.name, state.games, state.operations);
   useEffect(() => {
-    const name = state.status?.name;
-    document.title = name ? `lanspread · ${name}` : 'lanspread';
-  }, [state.status?.name]);
+    document.title = title;
+  }, [title]);
+
+  // A game's buttons wait from the click until its operation shows up (or a refusal comes
+  // back), so a second click cannot race the first.
+  useEffect(() => {
+    setPending((p) => {
+      const ids = Object.keys(p).filter((id) => p[id] && state.operations[id]);
+      if (ids.length === 0) return p;
+      const next = { ...p };
+      for (const id of ids) delete next[id];
+      return next;
+    });
+  }, [state.operations]);
 
   const act = useCallback(async (gameId: string, action: Action) => {
     setPending((p) => ({ ...p, [gameId]: true }));
+    const release = () =>
+      setPending((p) => {
+        const next = { ...p };
+        delete next[gameId];
+        return next;
+      });
     try {
       await api.gameAction(gameId, actionEndpoint(action));
+      setTimeout(release, PENDING_MAX_MS);
     } catch (e) {
+      release();
       if (e instanceof ApiError && e.unauthorized) {
         dispatch({ type: 'connection', connection: 'unauthorized' });
       } else {
         dispatch({ type: 'notice', tone: 'error', text: e instanceof Error ? e.message : String(e), gameId });
       }
-    } finally {
-      setPending((p) => ({ ...p, [gameId]: false }));
     }
   }, []);
 

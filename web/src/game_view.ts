@@ -159,3 +159,15 @@ export function gamesOfPeers(games: Game[]): Map<string, string[]> {
   }
   return out;
 }
+
+// The window title: the download in progress first (seen from another tab), then the machine.
+export function windowTitle(machine: string | undefined, games: Game[], operations: Record<string, ActiveOperation>): string {
+  const base = machine ? `lanspread · ${machine}` : 'lanspread';
+  const running = Object.entries(operations).filter(([, op]) => (op.kind === 'download' || op.kind === 'update') && op.total > 0);
+  if (running.length === 0) return base;
+  const [id, op] = running[0]!;
+  const name = games.find((g) => g.id === id)?.name || id;
+  const pct = Math.min(100, Math.floor((op.done / op.total) * 100));
+  const more = running.length > 1 ? ` +${running.length - 1}` : '';
+  return `${pct}% ${name}${more} — ${base}`;
+}

@@ -2,7 +2,7 @@
 // installed game, remove for an installed one, nothing for a partial download), badges that
 // lie about where the game is, and filters or search that hide games they should show.
 import { describe, expect, it } from 'vitest';
-import { actionEndpoint, describeGame, isReachable, gamesOfPeers, matchesFilter, matchesSearch, sortGames } from '../src/game_view';
+import { actionEndpoint, describeGame, isReachable, windowTitle, gamesOfPeers, matchesFilter, matchesSearch, sortGames } from '../src/game_view';
 import { game, op } from './fixtures';
 
 const texts = (g: ReturnType<typeof describeGame>) => g.badges.map((b) => b.text);
@@ -108,5 +108,15 @@ describe('filters and search', () => {
     expect(isReachable(game({ available: false, local_size: 10 }), null)).toBe(true);
     expect(isReachable(game({ available: false, downloaded: true }), null)).toBe(true);
     expect(isReachable(game({ available: false }), op({ kind: 'remove' }))).toBe(true);
+  });
+});
+
+describe('windowTitle', () => {
+  it('shows the running download first, then the machine', () => {
+    expect(windowTitle('alice', [game()], {})).toBe('lanspread · alice');
+    expect(windowTitle(undefined, [], {})).toBe('lanspread');
+    expect(windowTitle('alice', [game()], { openarena: op({ done: 425, total: 1000 }) })).toBe('42% OpenArena — lanspread · alice');
+    expect(windowTitle('alice', [game()], { openarena: op({ kind: 'install', done: 5, total: 10 }) })).toBe('lanspread · alice');
+    expect(windowTitle('a', [game()], { openarena: op({ done: 1, total: 10 }), xonotic: op({ done: 1, total: 10 }) })).toBe('10% OpenArena +1 — lanspread · a');
   });
 });

@@ -30,7 +30,8 @@ export function Progress(props: { op: ActiveOperation; name: string }) {
   const stats: string[] = [];
   if (transfer && op.total > 0) stats.push(`${formatBytes(op.done)} of ${formatBytes(op.total)}`);
   if (downloading && !stalled) {
-    stats.push(formatSpeed(op.bytes_per_second));
+    // No speed yet (the first second of a download): say only that the ETA is coming.
+    if ((op.bytes_per_second ?? 0) > 0) stats.push(formatSpeed(op.bytes_per_second));
     stats.push(formatEta(op.eta_seconds));
   }
   if (downloading && op.active_peers !== undefined) stats.push(`from ${plural(op.active_peers, 'peer', 'peers')}`);
