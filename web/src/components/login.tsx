@@ -6,17 +6,18 @@ export function LoginHelp(props: { onRetry: () => void }) {
       <div class="panel">
         <h1>Log in to lanspread</h1>
         <p>This page talks to the lanspread daemon on this machine, and the daemon answers only pages that have logged in.</p>
-        <ol>
+        <ul>
           <li>
-            Run <code>lanspread open</code> in a terminal on this machine, or
+            Run <code>lanspread open</code> in a terminal on this machine: it opens this page, logged in.
           </li>
           <li>
-            open the link <code>lanspread serve</code> printed when it started:{' '}
+            Or open the link <code>lanspread serve</code> printed when it started:{' '}
             <code class="nowrap">
               http://{location.hostname}:{port}/login?token=…
             </code>
           </li>
-        </ol>
+        </ul>
+        <p class="muted">This page keeps checking and continues by itself once you have logged in.</p>
         <button type="button" class="btn primary" onClick={props.onRetry}>
           Try again
         </button>
