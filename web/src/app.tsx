@@ -15,6 +15,7 @@ import { LoginHelp } from './components/login';
 // How long buttons stay disabled after an accepted request when no operation shows up (one
 // that ends at once, like removing a small game).
 const PENDING_MAX_MS = 4000;
+const PEERS_REFRESH_MS = 5000;
 
 function viewFromHash(hash: string): View {
   if (hash.startsWith('#/peers')) return 'peers';
@@ -39,6 +40,15 @@ export function App() {
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
+
+  // While the peers are on screen, their last-seen times are read again now and then.
+  useEffect(() => {
+    if (view !== 'peers' || state.connection !== 'live') return undefined;
+    const t = setInterval(() => {
+      api.peers().then((peers) => dispatch({ type: 'peers', peers }), () => undefined);
+    }, PEERS_REFRESH_MS);
+    return () => clearInterval(t);
+  }, [view, state.connection]);
 
   const title = windowTitle(state.status?.name, state.games, state.operations);
   useEffect(() => {

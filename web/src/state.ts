@@ -48,6 +48,8 @@ export type Msg =
   // The daemon refused a request (its reason), or a request failed on the way.
   | { type: 'notice'; tone: NoticeTone; text: string; gameId?: string }
   | { type: 'dismiss'; key: number }
+  // A fresh read of /peers (their last-seen times age; events do not carry that).
+  | { type: 'peers'; peers: Peer[] }
   | { type: 'games_dir'; path: string };
 
 function operationsOf(games: Game[]): Record<string, ActiveOperation> {
@@ -183,6 +185,11 @@ export function reduce(state: State, msg: Msg): State {
       return addNotice(state, msg.tone, msg.text, msg.gameId);
     case 'dismiss':
       return { ...state, notices: state.notices.filter((n) => n.key !== msg.key) };
+    case 'peers': {
+      const peers: Record<string, Peer> = {};
+      for (const p of msg.peers) peers[p.id] = p;
+      return { ...state, peers };
+    }
     case 'games_dir':
       return state.status ? { ...state, status: { ...state.status, games_dir: msg.path } } : state;
   }

@@ -95,6 +95,11 @@ describe('events', () => {
     expect(s.status!.games_dir).toBe('/srv/games');
   });
 
+  it('takes a fresh peer list whole', () => {
+    const s = reduce(start, { type: 'peers', peers: [peer('peer-c', 'charlie')] });
+    expect(Object.keys(s.peers)).toEqual(['peer-c']);
+  });
+
   it('ignores unknown events and malformed data without breaking', () => {
     const s = run([ev(11, 'something_new', { x: 1 }), ev(12, 'library', 'garbage'), ev(13, 'peer_joined', null)], start);
     expect(s.games).toEqual(start.games);
