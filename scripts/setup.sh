@@ -13,6 +13,9 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-zeroconf iproute2
   libarchive-tools openssl nginx curl
+  # the web UI's end-to-end test drives Debian's chromium headless (playwright-core, no
+  # browser download); fonts so pages render with real glyphs
+  chromium fonts-dejavu-core
 )
 
 missing=()
