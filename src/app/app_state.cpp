@@ -36,15 +36,16 @@ json::value to_json(const runtime::GameView& g) {
 }
 
 json::value to_json(const runtime::ActiveOperation& op) {
-  return json::object{{"kind", runtime::to_string(op.kind)},
-                      {"phase", op.phase},
-                      {"done", op.done},
-                      {"total", op.total},
-                      {"bytes_per_second", op.bytes_per_second},
-                      {"eta_seconds", op.bytes_per_second > 0 && op.total > op.done
-                                          ? json::value((op.total - op.done) / op.bytes_per_second)
-                                          : json::value(nullptr)},
-                      {"active_peers", op.active_peers}};
+  return json::object{
+      {"kind", runtime::to_string(op.kind)},
+      {"phase", op.phase},
+      {"done", op.done},
+      {"total", op.total},
+      {"verified", op.verified},
+      {"bytes_per_second", op.bytes_per_second},
+      {"eta_seconds", op.eta_seconds ? json::value(*op.eta_seconds) : json::value(nullptr)},
+      {"stalled_seconds", op.stalled_seconds},
+      {"active_peers", op.active_peers}};
 }
 
 json::value to_json(const runtime::PeerView& p) {

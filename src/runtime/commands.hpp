@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -65,11 +66,17 @@ std::string_view to_string(OperationKind k) noexcept;
 // What runs on a game right now; the single source of truth for front ends.
 struct ActiveOperation {
   OperationKind kind = OperationKind::install;
-  std::string phase;  // "starting", "extracting", "copying", "carrying", "removing"
-  std::uint64_t done = 0;
+  // "starting", "extracting", "copying", "carrying", "removing"; downloads: "resolving",
+  // "checking", "downloading", "committing"
+  std::string phase;
+  std::uint64_t done = 0;  // downloads: bytes received (see transfer::DownloadProgress)
   std::uint64_t total = 0;
-  std::uint64_t bytes_per_second = 0;  // downloads
+  std::uint64_t bytes_per_second = 0;  // downloads: network bytes, moving average
   std::size_t active_peers = 0;        // downloads: peers with a chunk stream in flight
+  std::uint64_t verified = 0;          // downloads: bytes verified
+  std::optional<std::uint64_t> eta_seconds =
+      std::nullopt;                   // downloads: null until a speed is known
+  std::uint64_t stalled_seconds = 0;  // downloads: since the last byte arrived
 };
 
 // ---- events ----

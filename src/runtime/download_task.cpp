@@ -1,216 +1,72 @@
 #include "runtime/download_task.hpp"
 
-#include "library/hasher.hpp"
-#include "library/layout.hpp"
-#include "runtime/error.hpp"
-#include "runtime/peer_client.hpp"
-#include "transfer/chunk_planner.hpp"
+#include "proto/layout.hpp"
+#include "runtime/download_state.hpp"
 #include "transfer/download_files.hpp"
-#include "transfer/sentinel_transaction.hpp"
 
-#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <deque>
-#include <map>
-#include <mutex>
+#include <algorithm>
 
 namespace lanspread::runtime {
 namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
+using transfer::Clock;
+
 namespace {
 
-constexpr std::size_t kReadBlock = 256 * 1024;
-
-struct ChunkRef {
-  std::size_t file;
-  std::uint64_t offset;
-  std::uint64_t length;
-  proto::Sha256 hash;
-};
+bool is_sentinel(const proto::GameFileDescription& f) {
+  return f.path == proto::layout::kVersionIni;
+}
 
 struct Prepared {
   std::optional<transfer::SentinelTransaction> sentinel;
   std::vector<ChunkRef> chunks;
-  std::vector<int> fds;  // per manifest file; -1 when nothing is fetched into it
   std::uint64_t reused = 0;
   boost::system::error_code error;
+  std::string reason;
 };
 
-// Serialises the writers of one chunk on the disk pool. Once the chunk is verified `done`,
-// late writes (a cancelled end-game copy, a request that stalled and woke up) are dropped,
-// so a completed chunk's bytes on disk stay the verified ones.
-struct ChunkGuard {
-  std::mutex mutex;
-  bool done = false;
-  int writers = 0;  // requests ever started for this chunk (network thread)
-};
-
-struct State {
-  explicit State(DownloadJob j) : job(std::move(j)), wake(job.net) {}
-  DownloadJob job;
-  Prepared prep;
-  std::optional<transfer::ChunkPlanner> planner;
-  struct Done {
-    std::string source;
-    std::size_t chunk;
-    boost::system::error_code ec;
-  };
-  std::deque<Done> results;
-  transport::Signal wake;
-  std::map<std::pair<std::string, std::size_t>, std::shared_ptr<bool>> cancel;
-  std::vector<std::unique_ptr<ChunkGuard>> guards;
-  std::size_t running = 0;
-};
-
-bool is_sentinel(const proto::GameFileDescription& f) {
-  return f.path == library::kVersionFile;
-}
-
-Prepared prepare(const DownloadJob& job) {
+// Blocking (disk pool): parks version.ini, removes files the new version does not have,
+// sizes the files and checks which chunks are already right (reporting as it goes).
+Prepared prepare(const DownloadJob& job, const std::atomic<bool>& stop,
+                 const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
   Prepared p;
+  auto fail = [&](boost::system::error_code ec, const std::string& what) {
+    p.error = ec;
+    p.reason = what + " of '" + job.id + "' failed: " + ec.message();
+    return std::move(p);
+  };
   std::error_code fs_ec;
   std::filesystem::create_directories(job.root, fs_ec);
   auto tx = transfer::SentinelTransaction::begin(job.root);
-  if (!tx) {
-    p.error = tx.error();
-    return p;
-  }
-  p.sentinel = *tx;
-  auto fail = [&](boost::system::error_code ec) {
-    p.error = ec;
-    return std::move(p);
-  };
+  if (!tx) return fail(tx.error(), "parking version.ini");
+  p.sentinel = std::move(*tx);
   if (auto r = transfer::remove_entries(job.root, transfer::stale_entries(job.root, job.manifest));
       !r)
-    return fail(r.error());
-  if (auto r = transfer::prepare_files(job.root, job.manifest); !r) return fail(r.error());
-  auto local = transfer::verify_local_chunks(job.root, job.manifest);
-  if (!local) return fail(local.error());
-  p.fds.assign(job.manifest.files.size(), -1);
+    return fail(r.error(), "removing the files of the old version");
+  if (auto r = transfer::prepare_files(job.root, job.manifest); !r)
+    return fail(r.error(), "creating the files");
+  auto local = transfer::verify_local_chunks(job.root, job.manifest, &stop, progress);
+  if (!local) return fail(local.error(), "checking the files already on disk");
   for (std::size_t i = 0; i < job.manifest.files.size(); ++i) {
     const auto& f = job.manifest.files[i];
     if (f.is_dir || is_sentinel(f)) continue;
-    bool opened = false;
     for (std::size_t c = 0; c < f.chunk_hashes.size(); ++c) {
       const std::uint64_t off = c * job.manifest.chunk_size;
       const std::uint64_t len = std::min<std::uint64_t>(job.manifest.chunk_size, f.size - off);
       if ((*local)[i][c]) {
         p.reused += len;
-        continue;
+      } else {
+        p.chunks.push_back({i, off, len, f.chunk_hashes[c]});
       }
-      if (!opened) {
-        auto fd = transfer::open_for_write(job.root, f.path);
-        if (!fd) return fail(fd.error());
-        p.fds[i] = *fd;
-        opened = true;
-      }
-      p.chunks.push_back({i, off, len, f.chunk_hashes[c]});
     }
   }
   return p;
-}
-
-awaitable<boost::system::error_code> fetch_one(std::shared_ptr<State> st, std::string source,
-                                               std::size_t index, std::shared_ptr<bool> cancelled) {
-  const ChunkRef c = st->prep.chunks[index];
-  const auto& file = st->job.manifest.files[c.file];
-  auto conn = co_await st->job.connect(source);
-  if (!conn) co_return conn.error();
-  auto open = co_await send_request(
-      *conn, proto::GetGameFileChunk{st->job.id, file.path, c.offset, c.length});
-  if (!open) co_return open.error();
-  if (std::holds_alternative<proto::Error>(open->response))
-    co_return make_error_code(errc::peer_refused);
-  transport::Stream* s = &open->stream;
-  std::vector<std::uint8_t> buf(kReadBlock);
-  std::vector<std::uint8_t> first = std::move(open->leftover);
-  std::span<const std::uint8_t> pending = first;
-
-  auto writer =
-      std::make_shared<transfer::ChunkWriter>(st->prep.fds[c.file], c.offset, c.length, c.hash);
-  ChunkGuard* guard = st->guards[index].get();
-  ++guard->writers;
-  for (;;) {
-    if (*cancelled) {
-      s->reset(transport::kAppNoError);
-      co_return make_error_code(transfer::errc::cancelled);
-    }
-    if (!pending.empty()) {
-      // Written and hashed on the disk pool; `buf` is not reused until this returns.
-      const auto ec = co_await asio::co_spawn(
-          st->job.disk,
-          [writer, pending, guard]() -> awaitable<boost::system::error_code> {
-            std::lock_guard lock(guard->mutex);
-            if (guard->done) co_return make_error_code(transfer::errc::cancelled);
-            auto r = writer->write(pending);
-            co_return r ? boost::system::error_code{} : r.error();
-          },
-          use_awaitable);
-      if (ec) co_return ec;
-    }
-    if (writer->written() == c.length) break;
-    auto n = co_await s->read_some(buf);
-    if (!n) co_return n.error();
-    if (*n == 0) break;
-    pending = std::span<const std::uint8_t>(buf.data(), *n);
-  }
-  auto done = writer->finish();
-  co_return done ? boost::system::error_code{} : done.error();
-}
-
-awaitable<void> fetch(std::shared_ptr<State> st, std::string source, std::size_t index) {
-  auto flag = std::make_shared<bool>(false);
-  st->cancel[{source, index}] = flag;
-  const auto ec = co_await fetch_one(st, source, index, flag);
-  if (auto it = st->cancel.find({source, index}); it != st->cancel.end() && it->second == flag)
-    st->cancel.erase(it);
-  --st->running;
-  st->results.push_back({source, index, ec});
-  st->wake.notify();
-}
-
-// version.ini is small and comes last: fetched whole and checked against the manifest.
-awaitable<boost::system::result<std::string>> fetch_sentinel(std::shared_ptr<State> st) {
-  const proto::GameFileDescription* sentinel = nullptr;
-  for (const auto& f : st->job.manifest.files)
-    if (is_sentinel(f)) sentinel = &f;
-  if (sentinel == nullptr || sentinel->chunk_hashes.size() != 1)
-    co_return make_error_code(transfer::errc::sentinel_failed);
-  for (const auto& source : st->job.sources) {
-    auto conn = co_await st->job.connect(source);
-    if (!conn) continue;
-    auto open = co_await send_request(*conn, proto::GetGameFileData{st->job.id, sentinel->path});
-    if (!open || !std::holds_alternative<proto::FileData>(open->response)) continue;
-    std::string content(open->leftover.begin(), open->leftover.end());
-    std::vector<std::uint8_t> buf(64 * 1024);
-    while (content.size() <= sentinel->size) {
-      auto n = co_await open->stream.read_some(buf);
-      if (!n || *n == 0) break;
-      content.append(reinterpret_cast<const char*>(buf.data()), *n);
-    }
-    if (content.size() != sentinel->size ||
-        library::sha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}) !=
-            sentinel->chunk_hashes[0])
-      continue;
-    co_return content;
-  }
-  co_return make_error_code(transfer::errc::sentinel_failed);
-}
-
-void close_fds(std::vector<int>& fds, bool sync) {
-  for (int& fd : fds) {
-    if (fd < 0) continue;
-    if (sync) ::fdatasync(fd);
-    ::close(fd);
-    fd = -1;
-  }
 }
 
 // Deletes what this download owns: the manifest's files and directories (deepest first).
@@ -221,149 +77,197 @@ void discard_payload(const DownloadJob& job) {
   (void)transfer::remove_entries(job.root, paths);
 }
 
+// What is wrong with the manifest's version.ini, if anything: it is fetched whole into
+// memory, so its size is bounded before anything starts.
+std::string sentinel_problem(const DownloadJob& job) {
+  const auto it = std::find_if(job.manifest.files.begin(), job.manifest.files.end(), is_sentinel);
+  if (it == job.manifest.files.end() || it->is_dir || it->chunk_hashes.size() != 1)
+    return "the manifest of '" + job.id + "' has no usable version.ini";
+  if (it->size > job.settings.max_sentinel_size)
+    return "the manifest of '" + job.id + "' gives version.ini " + std::to_string(it->size) +
+           " bytes; at most " + std::to_string(job.settings.max_sentinel_size) + " are accepted";
+  return {};
+}
+
 }  // namespace
 
-awaitable<boost::system::result<DownloadReport>> run_download(DownloadJob job) {
-  using namespace asio::experimental::awaitable_operators;
-  auto st = std::make_shared<State>(std::move(job));
-  st->prep = co_await asio::co_spawn(
-      st->job.disk, [st]() -> awaitable<Prepared> { co_return prepare(st->job); }, use_awaitable);
-  auto cleanup = [&](bool discard) -> awaitable<void> {
-    co_await asio::co_spawn(
+Download::State::State(DownloadJob j)
+    : job(std::move(j)),
+      session(job.id, job.sources, job.settings, Clock::now()),
+      wake(job.net),
+      sources(job.sources.begin(), job.sources.end()) {}
+
+void Download::State::flush() {
+  if (flushing) return;  // the outer call picks up what this one would have done
+  flushing = true;
+  for (auto actions = session.take_actions(); !actions.empty(); actions = session.take_actions()) {
+    for (auto& a : actions) {
+      std::visit(
+          [&](auto& act) {
+            using T = std::decay_t<decltype(act)>;
+            if constexpr (std::is_same_v<T, transfer::FetchChunk>) {
+              start_chunk(act);
+            } else if constexpr (std::is_same_v<T, transfer::FetchSentinel>) {
+              start_sentinel(act);
+            } else if constexpr (std::is_same_v<T, transfer::CancelRequest>) {
+              // Interrupts whatever the request waits for (connect, header, bytes, disk);
+              // its coroutine ends at once and its later reports are ignored.
+              if (auto it = requests.find(act.id); it != requests.end()) {
+                if (it->second->started) {
+                  it->second->signal.emit(asio::cancellation_type::terminal);
+                } else {
+                  it->second->cancel_pending = true;
+                }
+              }
+            } else if constexpr (std::is_same_v<T, transfer::SealChunk>) {
+              seal(act);
+            } else if constexpr (std::is_same_v<T, transfer::ReportProgress>) {
+              if (job.progress) job.progress(act.progress);
+            } else if constexpr (std::is_same_v<T, transfer::Fail>) {
+              failure = act;
+            } else if constexpr (std::is_same_v<T, transfer::Finish>) {
+              finished = true;
+            }
+          },
+          a);
+    }
+  }
+  flushing = false;
+  notify();
+}
+
+Download::Download(DownloadJob job) : st_(std::make_shared<State>(std::move(job))) {}
+Download::~Download() = default;
+
+const proto::Game& Download::manifest() const {
+  return st_->job.manifest;
+}
+
+bool Download::has_source(const std::string& peer) const {
+  return st_->sources.contains(peer);
+}
+
+void Download::source_joined(const std::string& peer) {
+  if (!st_->sources.insert(peer).second) return;
+  st_->session.source_joined(peer, Clock::now());
+  st_->flush();
+}
+
+void Download::source_left(const std::string& peer) {
+  if (st_->sources.erase(peer) == 0) return;
+  st_->session.source_left(peer, Clock::now());
+  st_->flush();
+}
+
+awaitable<DownloadOutcome> Download::run() {
+  auto st = st_;
+  DownloadOutcome out;
+  if (auto problem = sentinel_problem(st->job); !problem.empty()) {
+    out.error = make_error_code(transfer::errc::sentinel_failed);
+    out.reason = std::move(problem);
+    co_return out;
+  }
+  // Cancel from any thread: the local check stops between chunks, the session at once.
+  std::stop_callback on_stop(st->job.stop, [st] {
+    st->stop_disk = true;
+    asio::post(st->job.net, [st] {
+      st->session.cancel(Clock::now());
+      st->flush();
+    });
+  });
+  st->flush();  // the first report: checking
+
+  ++st->busy;
+  asio::post(st->job.disk, [st] {
+    auto last = Clock::now();
+    auto progress = [st, &last](std::uint64_t done, std::uint64_t total) {
+      const auto now = Clock::now();
+      if (now - last < std::chrono::milliseconds(50) && done < total) return;
+      last = now;
+      asio::post(st->job.net, [st, done, total] {
+        st->session.check_progress(done, total, Clock::now());
+        st->flush();
+      });
+    };
+    Prepared p = prepare(st->job, st->stop_disk, progress);
+    asio::post(st->job.net, [st, p = std::move(p)]() mutable {
+      --st->busy;
+      st->sentinel = std::move(p.sentinel);
+      if (p.error) {
+        // A cancelled check is the session's own cancel; anything else is our disk.
+        if (p.error != transfer::errc::cancelled) {
+          st->local_error = p.error;
+          st->session.local_error(p.reason, Clock::now());
+        }
+        st->flush();
+        return;
+      }
+      std::vector<std::uint64_t> sizes;
+      for (const auto& c : p.chunks) {
+        sizes.push_back(c.length);
+        st->guards.push_back(std::make_unique<ChunkGuard>());
+      }
+      st->chunks = std::move(p.chunks);
+      st->files = std::make_shared<transfer::FileCache>(st->job.root, st->job.settings.open_files);
+      st->session.checked(std::move(sizes), p.reused, Clock::now());
+      st->flush();
+    });
+  });
+
+  // Sleep until the session's next deadline or an event; stop once it ended and every
+  // request and disk job it started let go.
+  while (!(st->session.ended() && st->busy == 0)) {
+    st->wake.expires_at(st->session.ended() ? Clock::now() + std::chrono::seconds(1)
+                                            : st->session.next_deadline());
+    boost::system::error_code ec;
+    co_await st->wake.async_wait(asio::redirect_error(use_awaitable, ec));
+    st->session.tick(Clock::now());
+    st->flush();
+  }
+
+  out.report = {st->session.network_bytes(), st->session.reused_bytes()};
+  if (st->finished) {
+    const auto committed = co_await asio::co_spawn(
         st->job.disk,
-        [st, discard]() -> awaitable<void> {
-          close_fds(st->prep.fds, false);
-          if (st->prep.sentinel) st->prep.sentinel->abort();
-          if (discard) discard_payload(st->job);
-          co_return;
+        [st]() -> awaitable<std::pair<boost::system::error_code, std::string>> {
+          // Data on disk before the sentinel says it is there.
+          if (auto r = st->files->sync_all(); !r)
+            co_return std::pair{r.error(), "syncing the files of '" + st->job.id + "' failed"};
+          const auto& c = st->sentinel_content;
+          auto r =
+              st->sentinel->commit({reinterpret_cast<const std::uint8_t*>(c.data()), c.size()});
+          if (!r) co_return std::pair{r.error(), "committing version.ini of '" + st->job.id + "'"};
+          co_return std::pair{boost::system::error_code{}, std::string{}};
         },
         use_awaitable);
-  };
-  if (st->prep.error) {
-    const auto ec = st->prep.error;
-    co_await cleanup(false);
-    co_return ec;
+    if (!committed.first) co_return out;
+    out.error = committed.first;
+    out.reason = committed.second + ": " + committed.first.message();
+  } else if (st->failure) {
+    switch (st->failure->cause) {
+      case transfer::FailCause::cancelled:
+        out.error = make_error_code(transfer::errc::cancelled);
+        break;
+      case transfer::FailCause::local:
+        out.error = st->local_error ? st->local_error : make_error_code(transfer::errc::io_error);
+        break;
+      case transfer::FailCause::peers:
+        out.error = make_error_code(transfer::errc::sources_failed);
+        break;
+    }
+    out.reason = st->failure->reason;
   }
-  std::vector<std::uint64_t> sizes;
-  for (const auto& c : st->prep.chunks) {
-    sizes.push_back(c.length);
-    st->guards.push_back(std::make_unique<ChunkGuard>());
-  }
-  st->planner.emplace(std::move(sizes), st->job.sources);
-
-  const std::uint64_t total = st->prep.reused + st->planner->bytes_total();
-  std::uint64_t last_done = 0;
-  auto last_report = transfer::Clock::now();
-  asio::steady_timer tick(st->job.net);
-  boost::system::error_code failure;
-  for (;;) {
-    const auto now = transfer::Clock::now();
-    if (st->job.stop.stop_requested()) {
-      failure = make_error_code(transfer::errc::cancelled);
-      break;
-    }
-    if (failure) break;
-    if (st->planner->finished()) break;
-    if (st->planner->stuck()) {
-      failure = make_error_code(errc::no_sources);
-      break;
-    }
-    for (const auto& a : st->planner->next(now)) {
-      ++st->running;
-      asio::co_spawn(st->job.net, fetch(st, a.source, a.chunk), asio::detached);
-    }
-    if (st->results.empty()) {
-      tick.expires_after(std::chrono::milliseconds(250));
-      boost::system::error_code ignored;
-      co_await (st->wake.wait() || tick.async_wait(asio::redirect_error(use_awaitable, ignored)));
-    }
-    while (!st->results.empty()) {
-      auto r = std::move(st->results.front());
-      st->results.pop_front();
-      if (!r.ec) {
-        // Seal the chunk; if anyone else ever wrote into it, check what is on disk now.
-        ChunkGuard* guard = st->guards[r.chunk].get();
-        const ChunkRef c = st->prep.chunks[r.chunk];
-        const int fd = st->prep.fds[c.file];
-        const bool shared = guard->writers > 1;
-        const bool intact = co_await asio::co_spawn(
-            st->job.disk,
-            [guard, c, fd, shared]() -> awaitable<bool> {
-              std::lock_guard lock(guard->mutex);
-              if (guard->done) co_return true;  // sealed by an earlier copy
-              if (shared) {
-                auto h = library::hash_range(fd, c.offset, c.length);
-                if (!h || *h != c.hash) co_return false;
-              }
-              guard->done = true;
-              co_return true;
-            },
-            use_awaitable);
-        if (!intact) {
-          st->planner->failed(r.source, r.chunk, transfer::FailureKind::error,
-                              transfer::Clock::now());
-          continue;
-        }
-        for (const auto& loser : st->planner->completed(r.source, r.chunk)) {
-          if (auto it = st->cancel.find({loser.source, loser.chunk}); it != st->cancel.end())
-            *it->second = true;
-        }
-      } else if (r.ec == transfer::errc::io_error || r.ec == transfer::errc::bad_path) {
-        // Our disk, not the peer: retrying elsewhere cannot help.
-        if (!failure) failure = r.ec;
-      } else if (r.ec != transfer::errc::cancelled) {
-        st->planner->failed(r.source, r.chunk,
-                            r.ec == transfer::errc::chunk_corrupt ? transfer::FailureKind::corrupt
-                                                                  : transfer::FailureKind::error,
-                            transfer::Clock::now());
-      }
-    }
-    for (const auto& s : st->planner->check_stalls(transfer::Clock::now())) {
-      if (auto it = st->cancel.find({s.source, s.chunk}); it != st->cancel.end())
-        *it->second = true;
-    }
-    const auto t = transfer::Clock::now();
-    if (st->job.progress && t - last_report >= std::chrono::milliseconds(250)) {
-      const std::uint64_t done = st->prep.reused + st->planner->bytes_done();
-      const double secs = std::chrono::duration<double>(t - last_report).count();
-      st->job.progress({done, total,
-                        static_cast<std::uint64_t>(static_cast<double>(done - last_done) / secs),
-                        st->planner->active_sources()});
-      last_done = done;
-      last_report = t;
-    }
-  }
-  // Stop what still runs (losers, or everything on failure) and wait for it to let go.
-  for (auto& [key, flag] : st->cancel) *flag = true;
-  while (st->running > 0) {
-    tick.expires_after(std::chrono::milliseconds(50));
-    boost::system::error_code ignored;
-    co_await (st->wake.wait() || tick.async_wait(asio::redirect_error(use_awaitable, ignored)));
-  }
-  if (failure) {
-    co_await cleanup(failure == transfer::errc::cancelled);
-    co_return failure;
-  }
-  auto sentinel = co_await fetch_sentinel(st);
-  if (!sentinel) {
-    co_await cleanup(false);
-    co_return sentinel.error();
-  }
-  const auto committed = co_await asio::co_spawn(
+  const bool discard = out.error == transfer::errc::cancelled;
+  co_await asio::co_spawn(
       st->job.disk,
-      [st, content = *sentinel]() -> awaitable<boost::system::error_code> {
-        close_fds(st->prep.fds, true);  // data on disk before the sentinel says it is there
-        auto r = st->prep.sentinel->commit(
-            {reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
-        co_return r ? boost::system::error_code{} : r.error();
+      [st, discard]() -> awaitable<void> {
+        if (st->files) st->files->close_all();
+        if (st->sentinel) st->sentinel->abort();
+        if (discard) discard_payload(st->job);
+        co_return;
       },
       use_awaitable);
-  if (committed) {
-    co_await cleanup(false);
-    co_return committed;
-  }
-  if (st->job.progress) st->job.progress({total, total, 0, 0});
-  co_return DownloadReport{st->planner->bytes_done(), st->prep.reused};
+  co_return out;
 }
 
 }  // namespace lanspread::runtime

@@ -1,11 +1,17 @@
-// One download (the reference's steps 3-7): prepares the files, skips chunks already right
-// on disk (resume and delta), fetches the rest from every source at once as the chunk
-// planner decides (one QUIC stream per chunk, bytes written at their offset and hashed on
-// the disk pool), and commits version.ini last. Runs on the network thread; disk work goes
-// to the disk pool.
+// One download (the reference's steps 3-7), the IO shell around transfer::DownloadSession:
+// the session decides, this carries out its actions. It prepares the files and checks what
+// is already right on disk (resume, delta) on the disk pool, fetches chunks over QUIC (one
+// stream per chunk, bytes written at their offset through a bounded cache of open files and
+// hashed on the disk pool), seals verified chunks, fetches version.ini and commits it last.
+// Requests are stopped through Asio cancellation, so a cancel or a silence deadline takes
+// effect at once even when a peer sends nothing.
+//
+// Network thread only (the disk work is posted to the disk pool).
 #pragma once
 
 #include "proto/messages.hpp"
+#include "transfer/download_progress.hpp"
+#include "transfer/download_settings.hpp"
 #include "transfer/error.hpp"
 #include "transport/endpoint.hpp"
 
@@ -13,18 +19,12 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 namespace lanspread::runtime {
-
-struct DownloadProgress {
-  std::uint64_t done = 0;  // bytes verified (including chunks that were already right)
-  std::uint64_t total = 0;
-  std::uint64_t bytes_per_second = 0;
-  std::size_t active_peers = 0;  // peers with a chunk stream in flight
-};
 
 struct DownloadReport {
   std::uint64_t fetched = 0;  // bytes that crossed the network
@@ -41,13 +41,40 @@ struct DownloadJob {
   std::function<boost::asio::awaitable<
       boost::system::result<std::shared_ptr<transport::Connection>>>(std::string peer)>
       connect;
-  std::function<void(const DownloadProgress&)> progress;  // about 4 times a second
+  // At least 4 times a second while the download runs (network thread).
+  std::function<void(const transfer::DownloadProgress&)> progress;
   std::stop_token stop;
+  transfer::DownloadSettings settings;
 };
 
-// On failure or cancellation the temp sentinel files are swept and the old version.ini is
-// not restored; on cancellation the payload files are deleted too (local/ and the install
-// intent log stay), as the reference does.
-boost::asio::awaitable<boost::system::result<DownloadReport>> run_download(DownloadJob job);
+struct DownloadOutcome {
+  boost::system::error_code error;  // none: downloaded and committed
+  std::string reason;               // what failed, for the user (empty on success)
+  DownloadReport report;
+};
+
+class Download {
+ public:
+  explicit Download(DownloadJob job);
+  ~Download();
+  Download(const Download&) = delete;
+  Download& operator=(const Download&) = delete;
+
+  // Runs the download to its end. On failure or cancellation the temp sentinel files are
+  // swept and the old version.ini is not restored; on cancellation the payload files are
+  // deleted too (local/ and the install intent log stay), as the reference does.
+  boost::asio::awaitable<DownloadOutcome> run();
+
+  // A peer started or stopped offering this download's version (its manifest checked).
+  void source_joined(const std::string& peer);
+  void source_left(const std::string& peer);
+  const proto::Game& manifest() const;
+  bool has_source(const std::string& peer) const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> st_;
+};
 
 }  // namespace lanspread::runtime

@@ -24,6 +24,8 @@ class RuntimeCategory final : public boost::system::error_category {
         return "not a catalog game";
       case errc::shutting_down:
         return "shutting down";
+      case errc::peer_gone:
+        return "the peer has left the network";
     }
     return "unknown runtime error";
   }

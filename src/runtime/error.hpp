@@ -13,6 +13,7 @@ enum class errc {
   games_dir_invalid,   // the games dir does not exist, is not a directory or not writable
   not_in_catalog,      // the id is not a catalog game
   shutting_down,       // the runtime is stopping
+  peer_gone,           // the peer is no longer known (it left, or was never seen)
 };
 
 const boost::system::error_category& runtime_category() noexcept;

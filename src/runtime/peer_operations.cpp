@@ -2,7 +2,21 @@
 
 namespace lanspread::runtime {
 
+namespace {
+
+// Completes when `stop` is requested (or when the wait itself is cancelled).
+awaitable<void> until_stopped(std::stop_token stop) {
+  auto ex = co_await asio::this_coro::executor;
+  auto timer = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  std::stop_callback on_stop(stop, [ex, timer] { asio::post(ex, [timer] { timer->cancel(); }); });
+  boost::system::error_code ec;
+  if (!stop.stop_requested()) co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+}  // namespace
+
 awaitable<void> PeerRuntime::download(std::string id) {
+  using namespace asio::experimental::awaitable_operators;
   auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
   if (!config_.catalog->contains(id)) co_return refuse("'" + id + "' is not a catalog game");
   if (operations_.contains(id)) {
@@ -14,8 +28,15 @@ awaitable<void> PeerRuntime::download(std::string id) {
   monitor_->hold(id);
   emit(OperationBegin{id, OperationKind::download});
   emit_operations();
+  const std::stop_token stop = op.stop.get_token();
+  // Asking peers for the manifest can wait on each of them: a cancel must not.
   std::string why;
-  auto merged = co_await fetch_manifest(id, why);
+  auto resolved = co_await (fetch_manifest(id, why) || until_stopped(stop));
+  if (resolved.index() == 1) {
+    finish_operation(id, OperationKind::download, make_error_code(transfer::errc::cancelled), {});
+    co_return;
+  }
+  auto& merged = std::get<0>(resolved);
   if (!merged) {
     finish_operation(id, OperationKind::download, make_error_code(errc::no_sources), why);
     co_return;
@@ -27,6 +48,7 @@ awaitable<void> PeerRuntime::download(std::string id) {
   job.root = config_.games_dir / id;
   job.net = io_.get_executor();
   job.disk = disk_.get_executor();
+  job.settings = config_.download;
   std::weak_ptr<PeerRuntime> weak = weak_from_this();
   job.connect = [weak](std::string peer)
       -> awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> {
@@ -34,20 +56,25 @@ awaitable<void> PeerRuntime::download(std::string id) {
     if (!self) co_return make_error_code(errc::shutting_down);
     co_return co_await self->connect(std::move(peer));
   };
-  job.progress = [weak, id](const DownloadProgress& p) {
+  job.progress = [weak, id](const transfer::DownloadProgress& p) {
     auto self = weak.lock();
     if (!self) return;
     auto it = self->operations_.find(id);
     if (it == self->operations_.end()) return;
     auto& s = it->second.state;
-    const bool first = s.phase != "downloading";
-    s = ActiveOperation{OperationKind::download, "downloading", p.done, p.total,
-                        p.bytes_per_second,      p.active_peers};
+    const std::string phase = transfer::to_string(p.phase);
+    const bool new_phase = s.phase != phase;
+    s = ActiveOperation{OperationKind::download, phase,          p.done,     p.total,
+                        p.bytes_per_second,      p.active_peers, p.verified, p.eta_seconds,
+                        p.stalled_seconds};
     self->emit(OperationProgress{id, s});
-    if (first) self->emit_operations();
+    if (new_phase) self->emit_operations();
   };
-  job.stop = op.stop.get_token();
-  auto result = co_await run_download(std::move(job));
+  job.stop = stop;
+  auto download = std::make_shared<Download>(std::move(job));
+  downloads_[id] = download;
+  auto result = co_await download->run();
+  downloads_.erase(id);
   // Rescan before reporting, so the library is current when the end is announced.
   auto rescanned = co_await asio::co_spawn(
       disk_,
@@ -58,12 +85,43 @@ awaitable<void> PeerRuntime::download(std::string id) {
       },
       use_awaitable);
   monitor_->update(id, std::move(rescanned));
-  if (result) {
-    last_download_ = *result;
+  if (!result.error) {
+    last_download_ = result.report;
   }
-  finish_operation(id, OperationKind::download,
-                   result ? boost::system::error_code{} : result.error(), {});
-  if (result) start_operation(id, OperationKind::install);  // the reference auto-installs
+  finish_operation(id, OperationKind::download, result.error, result.reason);
+  if (!result.error) start_operation(id, OperationKind::install);  // the reference auto-installs
+}
+
+void PeerRuntime::offer_to_downloads(const std::string& peer) {
+  for (const auto& [game, download] : downloads_) {
+    const auto& manifest = download->manifest();
+    const auto holders = peers_.peers_with(game, manifest.version);
+    const bool offers = std::find(holders.begin(), holders.end(), peer) != holders.end();
+    if (!offers) {
+      download->source_left(peer);  // it moved on to another version, or dropped the game
+      continue;
+    }
+    if (download->has_source(peer)) continue;
+    // Same version is not enough: it must serve exactly the files being fetched.
+    asio::co_spawn(
+        io_,
+        [self = shared_from_this(), peer, game = game,
+         weak = std::weak_ptr<Download>(download)]() -> awaitable<void> {
+          auto conn = co_await self->connect(peer);
+          if (!conn) co_return;
+          auto answer =
+              co_await request(*conn, proto::GetGame{game}, self->config_.request_timeout);
+          auto running = weak.lock();
+          if (!running || !answer) co_return;
+          if (const auto* g = std::get_if<proto::Game>(&*answer); g && *g == running->manifest())
+            running->source_joined(peer);
+        },
+        asio::detached);
+  }
+}
+
+void PeerRuntime::withdraw_from_downloads(const std::string& peer) {
+  for (const auto& [game, download] : downloads_) download->source_left(peer);
 }
 
 // ---- install-side operations -------------------------------------------------------------
@@ -207,8 +265,9 @@ void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
   } else if (ec == transfer::errc::cancelled || ec == install::errc::cancelled) {
     emit(OperationCancelled{id, kind});
   } else {
-    std::string reason = ec.message();
-    if (!detail.empty()) reason += ": " + detail;
+    // A download's detail is its whole reason (it names the cause and the game).
+    std::string reason = kind == OperationKind::download && !detail.empty() ? detail : ec.message();
+    if (kind != OperationKind::download && !detail.empty()) reason += ": " + detail;
     emit(OperationFailed{id, kind, std::move(reason), true});
   }
   emit_operations();

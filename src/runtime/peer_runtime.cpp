@@ -194,7 +194,7 @@ awaitable<void> PeerRuntime::ping_task() {
 awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> PeerRuntime::connect(
     std::string id) {
   const PeerInfo* p = peers_.peer(id);
-  if (p == nullptr) co_return make_error_code(errc::no_sources);
+  if (p == nullptr) co_return make_error_code(errc::peer_gone);
   const auto addresses = p->addresses;
   boost::system::error_code last = make_error_code(errc::no_sources);
   for (const auto& a : addresses) {
@@ -240,6 +240,7 @@ awaitable<void> PeerRuntime::refresh(std::string id) {
     co_return;
   peers_.set_games(id, std::get<proto::Games>(*games).games, rev);
   emit_snapshot();
+  offer_to_downloads(id);
 }
 
 void PeerRuntime::on_seen(const DiscoveredPeer& d) {
@@ -270,6 +271,7 @@ void PeerRuntime::on_seen(const DiscoveredPeer& d) {
 void PeerRuntime::on_lost(const std::string& id, const std::string& reason) {
   if (!peers_.remove_peer(id)) return;
   failures_.erase(id);
+  withdraw_from_downloads(id);
   emit(PeerLeft{id, reason});
   emit(PeerCount{peers_.peer_count()});
   emit_snapshot();

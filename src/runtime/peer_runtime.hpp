@@ -14,6 +14,7 @@
 #include "runtime/commands.hpp"
 #include "runtime/library_monitor.hpp"
 #include "runtime/peer_discovery.hpp"
+#include "transfer/download_settings.hpp"
 #include "transport/settings.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -31,6 +32,7 @@ struct PeerConfig {
   std::string name;         // readable label for discovery
   transport::Address bind;  // QUIC address and port (port 0 picks one)
   transport::TransportSettings transport;
+  transfer::DownloadSettings download;  // limits and deadlines of downloads
   MonitorSettings monitor;
   std::chrono::milliseconds ping_interval{2000};
   std::chrono::milliseconds request_timeout{5000};

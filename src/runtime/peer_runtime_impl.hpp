@@ -23,10 +23,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -87,6 +89,11 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   // The manifest of the latest version, agreed by most of the peers that have it.
   awaitable<std::optional<MergedManifest>> fetch_manifest(std::string id, std::string& why);
   awaitable<void> download(std::string id);
+  // A peer's game list changed: running downloads of a version it now serves (with the same
+  // manifest) take it as a source; those of a version it no longer serves let it go.
+  void offer_to_downloads(const std::string& peer);
+  // A peer left: no download asks it any more.
+  void withdraw_from_downloads(const std::string& peer);
   awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
   void start_operation(const std::string& id, OperationKind requested);
   void on_operation_progress(const std::string& id, const install::Progress& p);
@@ -112,6 +119,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
     Clock::time_point last_report{};
   };
   std::map<std::string, RunningOperation> operations_;
+  std::map<std::string, std::shared_ptr<Download>> downloads_;  // by game id, while running
   std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
   DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;

@@ -24,6 +24,7 @@ void ChunkPlanner::add_source(const SourceId& source) {
   auto& s = sources_[source];
   s.dropped = false;
   s.failures = 0;
+  s.backoff_until = {};
 }
 
 std::vector<Cancellation> ChunkPlanner::remove_source(const SourceId& source) {
@@ -64,7 +65,8 @@ std::optional<ChunkIndex> ChunkPlanner::pop_queue() {
   return std::nullopt;
 }
 
-std::optional<ChunkIndex> ChunkPlanner::endgame_pick(const SourceId& source) const {
+std::optional<ChunkIndex> ChunkPlanner::endgame_pick(const SourceId& source,
+                                                     const CopyFilter& filter) const {
   // The chunk running the longest that this source does not already hold.
   std::optional<ChunkIndex> best;
   Clock::time_point best_start = Clock::time_point::max();
@@ -75,7 +77,7 @@ std::optional<ChunkIndex> ChunkPlanner::endgame_pick(const SourceId& source) con
       if (ch.done || ch.holders.size() >= config_.max_copies || ch.holders.contains(source))
         continue;
       const auto start = ch.holders.begin()->second;
-      if (start < best_start) {
+      if (start < best_start && (!filter || filter(c, source))) {
         best_start = start;
         best = c;
       }
@@ -84,7 +86,7 @@ std::optional<ChunkIndex> ChunkPlanner::endgame_pick(const SourceId& source) con
   return best;
 }
 
-std::vector<Assignment> ChunkPlanner::next(Clock::time_point now) {
+std::vector<Assignment> ChunkPlanner::next(Clock::time_point now, const CopyFilter& worth_copying) {
   std::vector<Assignment> out;
   if (exhausted_chunk_) return out;
   // Fill one slot per source per round, so free slots are shared fairly.
@@ -96,7 +98,7 @@ std::vector<Assignment> ChunkPlanner::next(Clock::time_point now) {
       std::optional<ChunkIndex> c = pop_queue();
       bool duplicate = false;
       if (!c) {
-        c = endgame_pick(id);
+        c = endgame_pick(id, worth_copying);
         duplicate = c.has_value();
       }
       if (!c) continue;
@@ -133,40 +135,28 @@ std::vector<Cancellation> ChunkPlanner::completed(const SourceId& source, ChunkI
   return losers;
 }
 
-void ChunkPlanner::failed(const SourceId& source, ChunkIndex chunk, FailureKind kind,
-                          Clock::time_point now) {
-  if (chunk >= chunks_.size()) return;
+std::vector<Cancellation> ChunkPlanner::failed(const SourceId& source, ChunkIndex chunk,
+                                               FailureKind kind, Clock::time_point now) {
+  std::vector<Cancellation> others;
+  if (chunk >= chunks_.size()) return others;
   Chunk& ch = chunks_[chunk];
   auto it = sources_.find(source);
-  if (it == sources_.end() || !ch.holders.contains(source)) return;  // cancelled already
+  if (it == sources_.end() || !ch.holders.contains(source)) return others;  // cancelled already
   Source& s = it->second;
   s.running.erase(chunk);
   ch.holders.erase(source);
-  if (kind == FailureKind::corrupt) {
-    // Corrupt data is not bad luck: this source is not used again for this download.
-    for (const auto& c : remove_source(source)) (void)c;
+  // Corrupt data is not bad luck: this source is not used again for this download.
+  const bool drop = kind == FailureKind::corrupt || ++s.failures >= config_.max_failures;
+  if (drop) {
+    others = remove_source(source);
   } else {
-    ++s.failures;
-    if (s.failures >= config_.max_failures) {
-      for (const auto& c : remove_source(source)) (void)c;
-    } else {
-      s.backoff_until = now + config_.backoff * (1 << (s.failures - 1));
-    }
+    s.backoff_until = now + config_.backoff * (1 << (s.failures - 1));
   }
-  if (ch.done) return;
-  if (++ch.attempts >= config_.max_attempts) exhausted_chunk_ = true;
-  if (ch.holders.empty()) requeue(chunk);
-}
-
-std::vector<Cancellation> ChunkPlanner::check_stalls(Clock::time_point now) {
-  std::vector<Cancellation> stalled;
-  for (ChunkIndex c = 0; c < chunks_.size(); ++c) {
-    for (const auto& [source, start] : chunks_[c].holders) {
-      if (now - start >= config_.stall_timeout) stalled.push_back({source, c});
-    }
+  if (!ch.done) {
+    if (++ch.attempts >= config_.max_attempts) exhausted_chunk_ = true;
+    if (ch.holders.empty()) requeue(chunk);
   }
-  for (const auto& s : stalled) failed(s.source, s.chunk, FailureKind::stalled, now);
-  return stalled;
+  return others;
 }
 
 bool ChunkPlanner::stuck() const {
@@ -174,13 +164,6 @@ bool ChunkPlanner::stuck() const {
   if (exhausted_chunk_) return true;
   return std::none_of(sources_.begin(), sources_.end(),
                       [](const auto& kv) { return !kv.second.dropped; });
-}
-
-std::string ChunkPlanner::failure_reason() const {
-  if (!stuck()) return {};
-  if (exhausted_chunk_) return "a chunk failed on every attempt";
-  if (sources_.empty()) return "no peer offers this version";
-  return "every peer failed or sent corrupt data";
 }
 
 std::size_t ChunkPlanner::active_sources() const {
@@ -201,6 +184,17 @@ std::uint64_t ChunkPlanner::completed_by(const SourceId& source) const {
 bool ChunkPlanner::usable(const SourceId& source) const {
   auto it = sources_.find(source);
   return it != sources_.end() && !it->second.dropped;
+}
+
+std::vector<SourceId> ChunkPlanner::usable_sources() const {
+  std::vector<std::pair<std::uint64_t, SourceId>> ranked;
+  for (const auto& [id, s] : sources_)
+    if (!s.dropped) ranked.emplace_back(s.completed, id);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<SourceId> out;
+  for (auto& r : ranked) out.push_back(std::move(r.second));
+  return out;
 }
 
 }  // namespace lanspread::transfer

@@ -2,15 +2,20 @@
 // passes the time). Adaptive, not round-robin:
 //  - a shared queue of chunks; each source keeps up to `slots` chunk requests in flight and
 //    takes the next chunk when one completes, so a faster peer does more of the work;
-//  - a failed or stalled request puts its chunk back in the queue; the source is backed off,
-//    and dropped after repeated failures; a source that sent corrupt data is dropped at once;
+//  - a failed request (an error, a refusal, silence) puts its chunk back in the queue; the
+//    source is backed off, and dropped after repeated failures; a source that sent corrupt
+//    data is dropped at once. Deciding that a request failed (e.g. that it has been silent too
+//    long) is the caller's job: the planner has no notion of slowness;
 //  - end-game: when the queue is empty, idle slots duplicate the chunks in flight the longest
 //    (at most `max_copies` holders each); the first copy to complete wins and the others are
 //    cancelled.
 #pragma once
 
+#include "transfer/download_settings.hpp"
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -23,15 +28,6 @@ using Clock = std::chrono::steady_clock;
 using SourceId = std::string;
 using ChunkIndex = std::size_t;  // position in the planner's chunk list
 
-struct PlannerConfig {
-  std::size_t slots = 4;  // requests in flight per source
-  std::chrono::milliseconds stall_timeout{15'000};
-  std::chrono::milliseconds backoff{2'000};  // after a failure, doubled per failure
-  int max_failures = 3;                      // consecutive failures before a source is dropped
-  std::size_t max_copies = 2;                // holders of one chunk during end-game
-  int max_attempts = 8;                      // failed attempts of one chunk before giving up
-};
-
 struct Assignment {
   SourceId source;
   ChunkIndex chunk;
@@ -43,7 +39,12 @@ struct Cancellation {
   ChunkIndex chunk;
 };
 
-enum class FailureKind { error, stalled, corrupt };
+enum class FailureKind {
+  error,    // the request failed (connection, stream, protocol)
+  refused,  // the peer answered with an Error message
+  silent,   // no byte arrived for too long
+  corrupt,  // the bytes did not match the manifest's hash
+};
 
 class ChunkPlanner {
  public:
@@ -51,33 +52,39 @@ class ChunkPlanner {
   ChunkPlanner(std::vector<std::uint64_t> sizes, const std::vector<SourceId>& sources,
                PlannerConfig config = {});
 
+  // Whether an end-game copy of `chunk` by the idle `source` is worth starting.
+  using CopyFilter = std::function<bool(ChunkIndex chunk, const SourceId& source)>;
+
   // Requests to start now, for every source with a free slot (call after every event).
-  std::vector<Assignment> next(Clock::time_point now);
+  // End-game copies are offered only where `worth_copying` agrees (all, without it).
+  std::vector<Assignment> next(Clock::time_point now, const CopyFilter& worth_copying = {});
   // `source` delivered `chunk` verified. Returns the other holders to cancel (end-game).
   std::vector<Cancellation> completed(const SourceId& source, ChunkIndex chunk);
-  // The request failed. The chunk goes back to the queue (unless another copy runs).
-  void failed(const SourceId& source, ChunkIndex chunk, FailureKind kind, Clock::time_point now);
-  // Requests running longer than the stall timeout: reported failed (`stalled`) and returned,
-  // so the caller cancels them.
-  std::vector<Cancellation> check_stalls(Clock::time_point now);
+  // The request failed. The chunk goes back to the queue (unless another copy runs). When
+  // this drops the source, its other requests are returned so the caller cancels them.
+  std::vector<Cancellation> failed(const SourceId& source, ChunkIndex chunk, FailureKind kind,
+                                   Clock::time_point now);
 
   void add_source(const SourceId& source);
   // A source went away: its requests return to the queue; returned so the caller cancels them.
   std::vector<Cancellation> remove_source(const SourceId& source);
 
   bool finished() const { return done_count_ == chunks_.size(); }
-  // True when chunks remain but nobody can fetch them (no usable source, or a chunk failed
-  // too often). `failure_reason()` says which.
+  // True when chunks remain but nobody can fetch them: no usable source, or a chunk failed
+  // too often (`exhausted()`).
   bool stuck() const;
-  std::string failure_reason() const;
+  bool exhausted() const { return exhausted_chunk_; }
 
   std::uint64_t bytes_done() const { return bytes_done_; }
+  std::uint64_t chunk_size(ChunkIndex c) const { return chunks_[c].size; }
   std::uint64_t bytes_total() const { return bytes_total_; }
   // Sources with at least one request in flight.
   std::size_t active_sources() const;
   std::size_t in_flight(const SourceId& source) const;
   std::uint64_t completed_by(const SourceId& source) const;
   bool usable(const SourceId& source) const;
+  // Sources not dropped, the ones that delivered most first.
+  std::vector<SourceId> usable_sources() const;
 
  private:
   struct Chunk {
@@ -96,7 +103,7 @@ class ChunkPlanner {
   };
   void requeue(ChunkIndex c);
   std::optional<ChunkIndex> pop_queue();
-  std::optional<ChunkIndex> endgame_pick(const SourceId& source) const;
+  std::optional<ChunkIndex> endgame_pick(const SourceId& source, const CopyFilter& filter) const;
 
   PlannerConfig config_;
   std::vector<Chunk> chunks_;

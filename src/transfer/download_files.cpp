@@ -34,7 +34,7 @@ std::vector<std::string> split(std::string_view rel) {
 // A symlink or a non-directory on the way is the manifest's fault (bad_path), anything
 // else is our disk's.
 errc open_errc(const sys::Error& e) {
-  return e.code == ELOOP || e.code == ENOTDIR || e.code == EINVAL ? errc::bad_path : errc::io_error;
+  return e.code == EINVAL ? errc::bad_path : from_errno(e.code);
 }
 
 std::string join(std::span<const std::string> parts) {
@@ -49,7 +49,7 @@ std::string join(std::span<const std::string> parts) {
 // Opens (creating when asked) the directory `root/parts...`, never through a symlink.
 result<UniqueFd> open_dir(const fs::path& root, std::span<const std::string> parts, bool create) {
   auto dir = sys::open_dir(root);
-  if (!dir) return errc::io_error;
+  if (!dir) return from_errno(dir.error().code);
   auto sub = sys::open_dir_beneath(dir->get(), join(parts), create, root.native());
   if (!sub) return open_errc(sub.error());
   return std::move(*sub);
@@ -57,6 +57,15 @@ result<UniqueFd> open_dir(const fs::path& root, std::span<const std::string> par
 
 bool is_sentinel(const proto::GameFileDescription& f) {
   return f.path == proto::layout::kVersionIni;
+}
+
+// True when [off, off + len) is one hole: no data was ever written there. Where the
+// filesystem cannot tell (EINVAL, or it reports everything as data) this says false and the
+// range is hashed.
+bool is_hole(int fd, std::uint64_t off, std::uint64_t len) {
+  const off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+  if (data < 0) return errno == ENXIO;  // no data at or after off: a hole up to the end
+  return static_cast<std::uint64_t>(data) >= off + len;
 }
 
 }  // namespace
@@ -67,7 +76,7 @@ result<int> open_for_write(const fs::path& root, std::string_view relative) {
   auto dir = open_dir(root, std::span(parts).first(parts.size() - 1), true);
   if (!dir) return dir.error();
   auto fd = sys::open_beneath(dir->get(), parts.back(), O_RDWR | O_CREAT, 0644);
-  if (!fd) return fd.error().code == ELOOP ? errc::bad_path : errc::io_error;
+  if (!fd) return open_errc(fd.error());
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return errc::bad_path;
   return fd->release();
@@ -86,10 +95,10 @@ result<void> prepare_files(const fs::path& root, const proto::Game& manifest) {
     if (!opened) return opened.error();
     const UniqueFd fd(*opened);
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return errc::io_error;
+    if (::fstat(fd.get(), &st) != 0) return from_errno(errno);
     if (static_cast<std::uint64_t>(st.st_size) != f.size &&
         ::ftruncate(fd.get(), static_cast<off_t>(f.size)) != 0) {
-      return errc::io_error;
+      return from_errno(errno);
     }
   }
   return {};
@@ -123,7 +132,9 @@ result<std::vector<std::vector<bool>>> verify_local_chunks(
       if (cancel && cancel->load()) return errc::cancelled;
       const std::uint64_t off = c * manifest.chunk_size;
       const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, f.size - off);
-      if (off + len <= static_cast<std::uint64_t>(st.st_size)) {
+      // A range never written (a hole of a file we just sized) holds no bytes of the game:
+      // not worth hashing.
+      if (off + len <= static_cast<std::uint64_t>(st.st_size) && !is_hole(fd.get(), off, len)) {
         auto h = library::hash_range(fd.get(), off, len);
         out[i][c] = h && *h == f.chunk_hashes[c];
       }
@@ -182,23 +193,24 @@ result<void> remove_entries(const fs::path& root, const std::vector<std::string>
     if (::unlinkat(dir->get(), parts.back().c_str(), flags) != 0 && errno != ENOENT) {
       // A directory that still holds something we keep (or the player's files) stays.
       if (errno == ENOTEMPTY || errno == EEXIST) continue;
-      return errc::io_error;
+      return from_errno(errno);
     }
   }
   return {};
 }
 
-ChunkWriter::ChunkWriter(int fd, std::uint64_t offset, std::uint64_t length, proto::Sha256 expected)
-    : fd_(fd), offset_(offset), length_(length), expected_(expected) {}
+ChunkWriter::ChunkWriter(std::uint64_t offset, std::uint64_t length, proto::Sha256 expected)
+    : offset_(offset), length_(length), expected_(expected) {}
 
-result<void> ChunkWriter::write(std::span<const std::uint8_t> bytes) {
+result<void> ChunkWriter::write(int fd, std::span<const std::uint8_t> bytes) {
   if (bytes.size() > length_ - written_) return errc::chunk_corrupt;  // more than asked for
   hash_.update(bytes);
   while (!bytes.empty()) {
     const ssize_t n =
-        ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(offset_ + written_));
+        ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset_ + written_));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return errc::io_error;
+    if (n < 0) return from_errno(errno);
+    if (n == 0) return errc::io_error;
     written_ += static_cast<std::uint64_t>(n);
     bytes = bytes.subspan(static_cast<std::size_t>(n));
   }

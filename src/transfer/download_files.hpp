@@ -26,8 +26,10 @@ result<int> open_for_write(const std::filesystem::path& root, std::string_view r
 result<void> prepare_files(const std::filesystem::path& root, const proto::Game& manifest);
 
 // For each file of the manifest, which chunks already hold the right bytes on disk (hashed
-// now). A missing or shorter file has none. version.ini is never counted: it is always
-// fetched. `progress(done, total)` is called with bytes hashed.
+// now). A missing or shorter file has none, and neither has a range that was never written
+// (a hole, found with SEEK_DATA: not hashed at all). version.ini is never counted: it is
+// always fetched. `progress(done, total)` is called with bytes checked; `cancel` is looked at
+// before each chunk (errc::cancelled).
 result<std::vector<std::vector<bool>>> verify_local_chunks(
     const std::filesystem::path& root, const proto::Game& manifest,
     const std::atomic<bool>* cancel = nullptr,
@@ -43,17 +45,17 @@ result<void> remove_entries(const std::filesystem::path& root, const std::vector
 // Writes one chunk at its offset, hashing on the way; finish() checks length and hash.
 class ChunkWriter {
  public:
-  ChunkWriter(int fd, std::uint64_t offset, std::uint64_t length, proto::Sha256 expected);
+  ChunkWriter(std::uint64_t offset, std::uint64_t length, proto::Sha256 expected);
   ChunkWriter(const ChunkWriter&) = delete;
   ChunkWriter& operator=(const ChunkWriter&) = delete;
 
-  // Bytes beyond the chunk's length are an error (a peer sending too much).
-  result<void> write(std::span<const std::uint8_t> bytes);
+  // Writes into `fd` (the chunk's file; callers may hand a different descriptor of the same
+  // file each time). Bytes beyond the chunk's length are an error (a peer sending too much).
+  result<void> write(int fd, std::span<const std::uint8_t> bytes);
   result<void> finish();
   std::uint64_t written() const { return written_; }
 
  private:
-  int fd_;
   std::uint64_t offset_;
   std::uint64_t length_;
   proto::Sha256 expected_;

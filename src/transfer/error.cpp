@@ -1,5 +1,6 @@
 #include "transfer/error.hpp"
 
+#include <cerrno>
 #include <string>
 
 namespace lanspread::transfer {
@@ -13,7 +14,7 @@ class TransferCategory final : public boost::system::error_category {
       case errc::bad_path:
         return "file path cannot be written safely inside the game folder";
       case errc::io_error:
-        return "writing the game files failed (is the disk full?)";
+        return "reading or writing the game files failed";
       case errc::chunk_corrupt:
         return "received data does not match its checksum";
       case errc::chunk_short:
@@ -22,12 +23,40 @@ class TransferCategory final : public boost::system::error_category {
         return "cancelled";
       case errc::sentinel_failed:
         return "version.ini could not be updated";
+      case errc::disk_full:
+        return "the disk is full; free some space and try again";
+      case errc::too_many_open_files:
+        return "too many open files; raise the open-file limit (ulimit -n)";
+      case errc::permission_denied:
+        return "no permission to write the game files";
+      case errc::sources_failed:
+        return "no peer could deliver the game";
     }
     return "unknown transfer error";
   }
 };
 
 }  // namespace
+
+errc from_errno(int e) noexcept {
+  switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+      return errc::disk_full;
+    case EMFILE:
+    case ENFILE:
+      return errc::too_many_open_files;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return errc::permission_denied;
+    case ELOOP:
+    case ENOTDIR:
+      return errc::bad_path;
+    default:
+      return errc::io_error;
+  }
+}
 
 const boost::system::error_category& transfer_category() noexcept {
   static const TransferCategory category;

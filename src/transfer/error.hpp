@@ -7,13 +7,20 @@
 namespace lanspread::transfer {
 
 enum class errc {
-  bad_path = 1,     // a manifest path that cannot be created safely (symlink on the way, ...)
-  io_error,         // read or write failed (disk full, permissions)
-  chunk_corrupt,    // the bytes received do not match the manifest hash
-  chunk_short,      // fewer bytes than the chunk's length
-  cancelled,        // the caller cancelled
-  sentinel_failed,  // version.ini could not be parked or committed
+  bad_path = 1,         // a manifest path that cannot be created safely (symlink on the way, ...)
+  io_error,             // read or write failed (other than the causes below)
+  chunk_corrupt,        // the bytes received do not match the manifest hash
+  chunk_short,          // fewer bytes than the chunk's length
+  cancelled,            // the caller cancelled
+  sentinel_failed,      // version.ini could not be parked or committed
+  disk_full,            // ENOSPC, EDQUOT
+  too_many_open_files,  // EMFILE, ENFILE
+  permission_denied,    // EACCES, EPERM, EROFS
+  sources_failed,       // no peer could deliver the game (the failure reason says why)
 };
+
+// The errc for a failed file operation's errno.
+errc from_errno(int e) noexcept;
 
 const boost::system::error_category& transfer_category() noexcept;
 

@@ -57,9 +57,9 @@ class Downloads(harness.TestCase):
         return self.events.next(lambda e: e["type"] in ENDS and e["data"]["kind"] in kinds,
                                 timeout)
 
-    def progressed(self, at_least, timeout):
+    def progressed(self, at_least, timeout, field="done"):
         return self.events.next(lambda e: e["type"] == "operation_progress"
-                                and e["data"]["done"] >= at_least, timeout)
+                                and e["data"][field] >= at_least, timeout)
 
     def local_big(self):
         return os.path.join(self.dl.games, "openarena", "data", "big.pak")
@@ -101,7 +101,7 @@ class Downloads(harness.TestCase):
         self.start_downloader()
         self.assertIsNotNone(self.available("1"))
         self.post("download")
-        self.assertIsNotNone(self.progressed(3 * CHUNK, 30))
+        self.assertIsNotNone(self.progressed(3 * CHUNK, 30, field="verified"))
         self.dl.kill()
         self.assertFalse(os.path.exists(os.path.join(self.dl.games, "openarena", "version.ini")))
         self.start_downloader()

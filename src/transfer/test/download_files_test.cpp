@@ -1,10 +1,13 @@
 // The disk side of a download on real files in temp dirs.
 #include "transfer/download_files.hpp"
+#include "transfer/file_cache.hpp"
 #include "transfer/sentinel_transaction.hpp"
 
 #include "../../library/test/temp_dir.hpp"
 #include "proto/layout.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +70,112 @@ TEST(DownloadFiles, PrepareSizesFilesAndKeepsExistingBytes) {
   EXPECT_EQ((*local)[4], std::vector<bool>{false});  // version.ini always fetched
 }
 
+std::size_t open_fds() {
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{}));
+}
+
+// Lowers the soft open-file limit for one scope.
+struct FdLimit {
+  explicit FdLimit(rlim_t soft) {
+    ::getrlimit(RLIMIT_NOFILE, &saved);
+    rlimit l = saved;
+    l.rlim_cur = soft;
+    ::setrlimit(RLIMIT_NOFILE, &l);
+  }
+  ~FdLimit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+  rlimit saved{};
+};
+
+// Guards against hashing the whole of a freshly created game before fetching it: ranges that
+// were never written (holes) are not hashed, so even a chunk of zeros, which such a range
+// would match, counts as missing; written ranges are hashed as before.
+TEST(DownloadFiles, NeverWrittenRangesAreNotHashed) {
+  TempDir root;
+  const std::string zeros(kChunk, '\0');
+  const std::string middle = pattern(kChunk, 'm');
+  proto::Game g{"alpha", "1", kChunk, {}};
+  g.files.push_back(describe("sparse.bin", zeros + middle + zeros));
+  ASSERT_TRUE(prepare_files(root.path(), g));  // sized, nothing written: one hole
+  {
+    auto fd = open_for_write(root.path(), "sparse.bin");
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::pwrite(*fd, middle.data(), middle.size(), kChunk), static_cast<ssize_t>(kChunk));
+    ::close(*fd);
+  }
+  std::uint64_t reported = 0;
+  auto local = verify_local_chunks(root.path(), g, nullptr,
+                                   [&](std::uint64_t done, std::uint64_t) { reported = done; });
+  ASSERT_TRUE(local);
+  EXPECT_EQ((*local)[0], (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(reported, 3 * kChunk);  // the holes count as checked
+
+  // The same bytes written out (no hole) are hashed and kept.
+  write_file(root / "sparse.bin", zeros + middle + zeros);
+  local = verify_local_chunks(root.path(), g);
+  ASSERT_TRUE(local);
+  EXPECT_EQ((*local)[0], (std::vector<bool>{true, true, true}));
+
+  std::atomic<bool> cancel{true};
+  EXPECT_EQ(verify_local_chunks(root.path(), g, &cancel).error(), errc::cancelled);
+}
+
+// Guards against one descriptor per file: a game with many more files than the open-file
+// limit is written through a bounded cache, and the data reaches every file.
+TEST(DownloadFiles, FileCacheStaysWithinItsCapacity) {
+  TempDir root;
+  proto::Game g{"alpha", "1", kChunk, {}};
+  for (int i = 0; i < 300; ++i) g.files.push_back(describe("d/f" + std::to_string(i), "xy"));
+  ASSERT_TRUE(prepare_files(root.path(), g));
+  const std::size_t before = open_fds();
+  FdLimit limit(before + 20);  // far fewer than 300 files
+  {
+    FileCache cache(root.path(), 8);
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 300; ++i) {
+        auto lease = cache.acquire("d/f" + std::to_string(i));
+        ASSERT_TRUE(lease) << i << ": " << lease.error().message();
+        ASSERT_EQ(::pwrite(lease->fd(), "ok", 2, 0), 2);
+        ASSERT_LE(cache.open_count(), 8u);
+      }
+    }
+    EXPECT_LE(open_fds(), before + 8);
+    EXPECT_TRUE(cache.sync_all());
+    EXPECT_EQ(cache.open_count(), 0u);
+  }
+  EXPECT_EQ(open_fds(), before);
+  EXPECT_EQ(read_file(root / "d/f0"), "ok");
+  EXPECT_EQ(read_file(root / "d/f299"), "ok");
+}
+
+// Guards against a file closed by the cache being reopened through a symlink planted
+// meanwhile, and against a descriptor shortage reported as something else ("disk full").
+TEST(DownloadFiles, FileCacheRefusesLinksAndNamesFdExhaustion) {
+  TempDir root;
+  TempDir outside;
+  write_file(outside / "target", "precious");
+  write_file(root / "a.bin", "aa");
+  write_file(root / "b.bin", "bb");
+  FileCache cache(root.path(), 1);
+  ASSERT_TRUE(cache.acquire("a.bin"));
+  ASSERT_TRUE(cache.acquire("b.bin"));  // a.bin closed
+  fs::remove(root / "a.bin");
+  fs::create_symlink(outside / "target", root / "a.bin");
+  EXPECT_EQ(cache.acquire("a.bin").error(), errc::bad_path);
+  EXPECT_EQ(read_file(outside / "target"), "precious");
+
+  FileCache starved(root.path(), 4);
+  {
+    const int lowest_free = ::dup(0);
+    ::close(lowest_free);
+    FdLimit limit(static_cast<rlim_t>(lowest_free));  // not one descriptor to spare
+    auto r = starved.acquire("b.bin");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::too_many_open_files);
+    EXPECT_EQ(r.error().message().find("disk"), std::string::npos);
+  }
+}
+
 // Guards against a symlink in a game folder redirecting a download's writes elsewhere.
 TEST(DownloadFiles, SymlinksOnThePathAreRefused) {
   TempDir root;
@@ -89,24 +198,24 @@ TEST(DownloadFiles, ChunkWriterVerifies) {
   auto fd = open_for_write(root.path(), "f.bin");
   ASSERT_TRUE(fd);
   {
-    ChunkWriter w(*fd, kChunk, kChunk, expected);  // the second chunk of the file
-    ASSERT_TRUE(w.write(bytes_of(data).first(1000)));
-    ASSERT_TRUE(w.write(bytes_of(data).subspan(1000)));
+    ChunkWriter w(kChunk, kChunk, expected);  // the second chunk of the file
+    ASSERT_TRUE(w.write(*fd, bytes_of(data).first(1000)));
+    ASSERT_TRUE(w.write(*fd, bytes_of(data).subspan(1000)));
     EXPECT_TRUE(w.finish());
     EXPECT_EQ(fs::file_size(root / "f.bin"), 2 * kChunk);
   }
   {
-    ChunkWriter w(*fd, 0, kChunk, expected);
+    ChunkWriter w(0, kChunk, expected);
     std::string bad = data;
     bad[77] ^= 1;
-    ASSERT_TRUE(w.write(bytes_of(bad)));
+    ASSERT_TRUE(w.write(*fd, bytes_of(bad)));
     EXPECT_EQ(w.finish().error(), errc::chunk_corrupt);
   }
   {
-    ChunkWriter w(*fd, 0, kChunk, expected);
-    ASSERT_TRUE(w.write(bytes_of(data).first(10)));
+    ChunkWriter w(0, kChunk, expected);
+    ASSERT_TRUE(w.write(*fd, bytes_of(data).first(10)));
     EXPECT_EQ(w.finish().error(), errc::chunk_short);
-    EXPECT_EQ(w.write(bytes_of(data)).error(), errc::chunk_corrupt);  // more than the chunk
+    EXPECT_EQ(w.write(*fd, bytes_of(data)).error(), errc::chunk_corrupt);  // more than the chunk
   }
   ::close(*fd);
 }

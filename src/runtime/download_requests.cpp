@@ -1,0 +1,232 @@
+// The requests of a download: a chunk or version.ini fetched on its own QUIC stream, and
+// the disk job that seals a verified chunk. Each reports to the session as bytes arrive and
+// when it ends; a CancelRequest reaches it through Asio cancellation wherever it waits.
+#include "library/hasher.hpp"
+#include "proto/layout.hpp"
+#include "runtime/download_state.hpp"
+#include "runtime/peer_client.hpp"
+#include "transfer/download_files.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace lanspread::runtime {
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using transfer::Clock;
+using transfer::FailureKind;
+
+namespace {
+
+// How a request ended.
+struct Ended {
+  enum class How { done, failed, local, cancelled } how = How::done;
+  FailureKind kind = FailureKind::error;
+  std::string detail;
+  boost::system::error_code ec;  // local errors
+};
+
+Ended failed(FailureKind kind, std::string detail) {
+  return {Ended::How::failed, kind, std::move(detail), {}};
+}
+Ended cancelled() {
+  return {Ended::How::cancelled, FailureKind::error, {}, {}};
+}
+
+awaitable<bool> is_cancelled() {
+  const auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+// Sends `request` to `source` and waits for the FileData header announcing `expected` bytes.
+awaitable<std::variant<OpenResponse, Ended>> open(Download::State& st, const std::string& source,
+                                                  proto::Request request, std::uint64_t expected) {
+  auto conn = co_await st.job.connect(source);
+  if (co_await is_cancelled()) co_return cancelled();
+  if (!conn) co_return failed(FailureKind::error, "cannot connect: " + conn.error().message());
+  auto answer = co_await send_request(*conn, std::move(request));
+  if (co_await is_cancelled()) co_return cancelled();
+  if (!answer) co_return failed(FailureKind::error, answer.error().message());
+  if (const auto* e = std::get_if<proto::Error>(&answer->response))
+    co_return failed(FailureKind::refused, e->message);
+  const auto* data = std::get_if<proto::FileData>(&answer->response);
+  if (data == nullptr || data->size != expected) {
+    co_return failed(FailureKind::error, "announced " + std::to_string(data ? data->size : 0) +
+                                             " bytes instead of " + std::to_string(expected));
+  }
+  co_return std::move(*answer);
+}
+
+awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::RequestId id,
+                             std::string source, std::size_t index) {
+  const ChunkRef c = st->chunks[index];
+  const std::string path = st->job.manifest.files[c.file].path;
+  auto opened = co_await open(
+      *st, source, proto::GetGameFileChunk{st->job.id, path, c.offset, c.length}, c.length);
+  if (auto* e = std::get_if<Ended>(&opened)) co_return std::move(*e);
+  auto& answer = std::get<OpenResponse>(opened);
+  st->session.bytes_received(id, 0, Clock::now());  // the header: the peer is alive
+
+  auto writer = std::make_shared<transfer::ChunkWriter>(c.offset, c.length, c.hash);
+  std::vector<std::uint8_t> buf(st->job.settings.read_block);
+  std::vector<std::uint8_t> first = std::move(answer.leftover);
+  std::span<const std::uint8_t> pending = first;
+  for (;;) {
+    if (!pending.empty()) {
+      st->session.bytes_received(id, pending.size(), Clock::now());
+      // Written and hashed on the disk pool; `buf` is not reused until this returns. A
+      // cancel waits for the write (one block) and is seen right after: it is not passed
+      // into the disk pool's coroutine, whose entry point would throw on it.
+      const auto ec = co_await asio::co_spawn(
+          st->job.disk,
+          [st, writer, pending, index, &path]() -> awaitable<boost::system::error_code> {
+            ChunkGuard& guard = *st->guards[index];
+            std::lock_guard lock(guard.mutex);
+            if (guard.sealed) co_return make_error_code(transfer::errc::cancelled);
+            auto file = st->files->acquire(path);
+            if (!file) co_return file.error();
+            auto r = writer->write(file->fd(), pending);
+            co_return r ? boost::system::error_code{} : r.error();
+          },
+          asio::bind_cancellation_slot(asio::cancellation_slot(), use_awaitable));
+      if (co_await is_cancelled() || ec == transfer::errc::cancelled) co_return cancelled();
+      if (ec == transfer::errc::chunk_corrupt)
+        co_return failed(FailureKind::corrupt, "sent more bytes than the chunk holds");
+      if (ec) {
+        co_return Ended{Ended::How::local, FailureKind::error,
+                        "writing '" + path + "' of '" + st->job.id + "' failed: " + ec.message(),
+                        ec};
+      }
+    }
+    if (writer->written() == c.length) break;
+    auto n = co_await answer.stream.read_some(buf);
+    if (co_await is_cancelled()) co_return cancelled();
+    if (!n) co_return failed(FailureKind::error, "the stream failed: " + n.error().message());
+    if (*n == 0) break;
+    pending = std::span<const std::uint8_t>(buf.data(), *n);
+  }
+  if (auto done = writer->finish(); !done) {
+    if (done.error() == transfer::errc::chunk_corrupt)
+      co_return failed(FailureKind::corrupt, "data did not match its checksum");
+    co_return failed(FailureKind::error, "sent " + std::to_string(writer->written()) + " of " +
+                                             std::to_string(c.length) + " bytes");
+  }
+  co_return Ended{};
+}
+
+// version.ini is small (bounded by the settings) and comes last: fetched whole, checked
+// against the manifest, kept in memory for the commit.
+awaitable<Ended> fetch_sentinel(std::shared_ptr<Download::State> st, transfer::RequestId id,
+                                std::string source) {
+  const proto::GameFileDescription* sentinel = nullptr;
+  for (const auto& f : st->job.manifest.files)
+    if (f.path == proto::layout::kVersionIni) sentinel = &f;
+  auto opened = co_await open(*st, source, proto::GetGameFileData{st->job.id, sentinel->path},
+                              sentinel->size);
+  if (auto* e = std::get_if<Ended>(&opened)) co_return std::move(*e);
+  auto& answer = std::get<OpenResponse>(opened);
+  st->session.bytes_received(id, 0, Clock::now());
+  std::string content(answer.leftover.begin(), answer.leftover.end());
+  st->session.bytes_received(id, content.size(), Clock::now());
+  std::vector<std::uint8_t> buf(16 * 1024);
+  while (content.size() <= sentinel->size) {
+    auto n = co_await answer.stream.read_some(buf);
+    if (co_await is_cancelled()) co_return cancelled();
+    if (!n) co_return failed(FailureKind::error, "the stream failed: " + n.error().message());
+    if (*n == 0) break;
+    st->session.bytes_received(id, *n, Clock::now());
+    content.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  if (content.size() != sentinel->size ||
+      library::sha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()}) !=
+          sentinel->chunk_hashes[0])
+    co_return failed(FailureKind::corrupt, "version.ini did not match the manifest");
+  st->sentinel_content = std::move(content);
+  co_return Ended{};
+}
+
+// Runs a request's coroutine with its own cancellation signal and reports its end.
+void launch(std::shared_ptr<Download::State> st, transfer::RequestId id,
+            std::function<awaitable<Ended>()> body) {
+  auto& request = st->requests[id];
+  request = std::make_unique<Download::State::Request>();
+  ++st->busy;
+  asio::co_spawn(
+      st->job.net,
+      [st, id, r = request.get(), body = std::move(body)]() -> awaitable<void> {
+        // A cancelled request returns from its waits with an error; it must not throw.
+        co_await asio::this_coro::throw_if_cancelled(false);
+        r->started = true;
+        const Ended e = r->cancel_pending ? cancelled() : co_await body();
+        const auto now = Clock::now();
+        switch (e.how) {
+          case Ended::How::done:
+            st->session.request_done(id, now);
+            break;
+          case Ended::How::failed:
+            st->session.request_failed(id, e.kind, e.detail, now);
+            break;
+          case Ended::How::local:
+            if (!st->local_error) st->local_error = e.ec;
+            st->session.local_error(e.detail, now);
+            break;
+          case Ended::How::cancelled:
+            break;
+        }
+      },
+      asio::bind_cancellation_slot(request->signal.slot(), [st, id](std::exception_ptr ex) {
+        if (ex) {
+          st->session.request_failed(id, FailureKind::error, "the request failed unexpectedly",
+                                     Clock::now());
+        }
+        // The signal must outlive the operation, which is still unwinding: let go later.
+        asio::post(st->job.net, [st, id] {
+          st->requests.erase(id);
+          --st->busy;
+          st->flush();
+        });
+      }));
+}
+
+}  // namespace
+
+void Download::State::start_chunk(const transfer::FetchChunk& a) {
+  launch(shared_from_this(), a.id,
+         [st = shared_from_this(), a] { return fetch_chunk(st, a.id, a.source, a.chunk); });
+}
+
+void Download::State::start_sentinel(const transfer::FetchSentinel& a) {
+  launch(shared_from_this(), a.id,
+         [st = shared_from_this(), a] { return fetch_sentinel(st, a.id, a.source); });
+}
+
+void Download::State::seal(const transfer::SealChunk& a) {
+  ++busy;
+  asio::post(job.disk, [st = shared_from_this(), a] {
+    const ChunkRef& c = st->chunks[a.chunk];
+    bool intact = true;
+    {
+      ChunkGuard& guard = *st->guards[a.chunk];
+      std::lock_guard lock(guard.mutex);
+      if (!guard.sealed && a.recheck) {
+        // Another request wrote into this chunk too: what counts is what is on disk now.
+        auto file = st->files->acquire(st->job.manifest.files[c.file].path);
+        auto h = file ? library::hash_range(file->fd(), c.offset, c.length)
+                      : boost::system::result<proto::Sha256>(file.error());
+        intact = h && *h == c.hash;
+      }
+      if (intact) guard.sealed = true;
+    }
+    asio::post(st->job.net, [st, id = a.id, intact] {
+      --st->busy;
+      st->session.chunk_sealed(id, intact, Clock::now());
+      st->flush();
+    });
+  });
+}
+
+}  // namespace lanspread::runtime

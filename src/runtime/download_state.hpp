@@ -1,0 +1,81 @@
+// Internal to download_task.cpp and download_requests.cpp: the state a Download shares with
+// the coroutines and disk jobs it starts. Network thread, except where a comment says a
+// field is read on the disk pool.
+#pragma once
+
+#include "runtime/download_task.hpp"
+
+#include "transfer/download_session.hpp"
+#include "transfer/file_cache.hpp"
+#include "transfer/sentinel_transaction.hpp"
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+namespace lanspread::runtime {
+
+// One chunk still to fetch, in the session's numbering.
+struct ChunkRef {
+  std::size_t file;  // index in the manifest
+  std::uint64_t offset;
+  std::uint64_t length;
+  proto::Sha256 hash;
+};
+
+// Serialises the writers of one chunk on the disk pool. Once the chunk is sealed, late
+// writes (a cancelled end-game copy, a request that stalled and woke up) are dropped, so a
+// verified chunk's bytes on disk stay the verified ones.
+struct ChunkGuard {
+  std::mutex mutex;
+  bool sealed = false;
+};
+
+struct Download::State : std::enable_shared_from_this<Download::State> {
+  explicit State(DownloadJob j);
+
+  // Carries out what the session asks for. Call after every event fed to the session.
+  void flush();
+  // Wakes the run loop (a request ended, the session ended).
+  void notify() { wake.cancel(); }
+
+  // download_requests.cpp: the coroutines behind FetchChunk / FetchSentinel, the SealChunk job.
+  void start_chunk(const transfer::FetchChunk& a);
+  void start_sentinel(const transfer::FetchSentinel& a);
+  void seal(const transfer::SealChunk& a);
+
+  DownloadJob job;
+  transfer::DownloadSession session;
+  boost::asio::steady_timer wake;
+  std::set<std::string> sources;  // offered to the session so far (and not left)
+
+  // Set once the local check is done, then only read (also on the disk pool).
+  std::vector<ChunkRef> chunks;
+  std::vector<std::unique_ptr<ChunkGuard>> guards;
+  std::shared_ptr<transfer::FileCache> files;
+  std::optional<transfer::SentinelTransaction> sentinel;
+
+  std::atomic<bool> stop_disk{false};  // read by the local check on the disk pool
+  // A running request's cancellation. The signal is emitted only once its coroutine runs
+  // (an Asio coroutine cancelled before its first step would throw from its entry point);
+  // a cancel that comes earlier waits in `cancel_pending` and the coroutine ends at once.
+  struct Request {
+    boost::asio::cancellation_signal signal;
+    bool started = false;
+    bool cancel_pending = false;
+  };
+  std::map<transfer::RequestId, std::unique_ptr<Request>> requests;
+  std::size_t busy = 0;  // coroutines and disk jobs not yet ended
+  std::string sentinel_content;
+  std::optional<transfer::Fail> failure;
+  bool finished = false;
+  boost::system::error_code local_error;  // the first error of our own side
+  bool flushing = false;
+};
+
+}  // namespace lanspread::runtime

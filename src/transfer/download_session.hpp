@@ -1,0 +1,171 @@
+// The decisions of one download, as a sans-IO state machine. Events go in (the local check's
+// progress and result, bytes received, a request done or failed, a chunk sealed, sources
+// joining and leaving, cancel, tick); actions come out (fetch a chunk or version.ini from a
+// source, cancel a request, seal a chunk, report progress, fail, finish). It owns no socket,
+// file or clock: the caller passes the time, carries out the actions and reports back, so a
+// whole download runs in virtual time in a test.
+//
+// Phases: checking (the caller hashes what is on disk) -> downloading (chunks, planned by
+// the ChunkPlanner) -> committing (version.ini from one source; then Finish, after which the
+// caller syncs and commits). With no usable source left the session waits `source_grace`
+// for one to join, then fails with what the sources did. Every request has a progress deadline: no
+// byte for `silence_timeout` and it fails, its source is penalised and backed off (dropped after
+// repeated failures) and its chunk goes to the others. Nothing else counts as a stall.
+//
+// After Fail or Finish the session is over: it ignores further events. Fail is preceded by a
+// CancelRequest for every request still running; the caller must wait for those, and for
+// the seals it started, before it cleans up.
+//
+// Single-threaded: call it from one thread (the network thread).
+#pragma once
+
+#include "transfer/chunk_planner.hpp"
+#include "transfer/download_progress.hpp"
+#include "transfer/download_settings.hpp"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace lanspread::transfer {
+
+using RequestId = std::uint64_t;
+
+// ---- actions ----
+struct FetchChunk {
+  RequestId id;
+  SourceId source;
+  ChunkIndex chunk;
+  bool duplicate = false;  // an end-game copy
+};
+struct FetchSentinel {
+  RequestId id;
+  SourceId source;
+};
+// Stop the request now (its later events are ignored).
+struct CancelRequest {
+  RequestId id;
+};
+// The chunk's bytes arrived and matched: mark it final on disk, so late writers (a cancelled
+// end-game copy, a request that stalled and woke) cannot touch it. `recheck`: more than one
+// request ever wrote into it, so hash what is on disk before it counts.
+struct SealChunk {
+  RequestId id;
+  ChunkIndex chunk;
+  bool recheck = false;
+};
+struct ReportProgress {
+  DownloadProgress progress;
+};
+enum class FailCause {
+  cancelled,  // on request
+  peers,      // no source could deliver
+  local,      // our side (disk, files): reported through local_error
+};
+struct Fail {
+  FailCause cause;
+  std::string reason;  // names the real cause and the game
+};
+// Every chunk is verified and version.ini arrived: sync and commit.
+struct Finish {};
+
+using DownloadAction =
+    std::variant<FetchChunk, FetchSentinel, CancelRequest, SealChunk, ReportProgress, Fail, Finish>;
+
+class DownloadSession {
+ public:
+  DownloadSession(std::string game, std::vector<SourceId> sources, DownloadSettings settings,
+                  Clock::time_point now);
+
+  // ---- checking ----
+  void check_progress(std::uint64_t done, std::uint64_t total, Clock::time_point now);
+  // The local check is over: `sizes[i]` is the size of chunk i still to fetch (the caller's
+  // numbering), `reused` the bytes already right on disk.
+  void checked(std::vector<std::uint64_t> sizes, std::uint64_t reused, Clock::time_point now);
+
+  // ---- requests ----
+  // `n` bytes of a request arrived (0: an answer header, which also shows the peer is alive).
+  void bytes_received(RequestId id, std::uint64_t n, Clock::time_point now);
+  // A chunk request received all its bytes and they matched its hash; a version.ini request
+  // received the whole file and it matched.
+  void request_done(RequestId id, Clock::time_point now);
+  // `detail` says what happened, for the failure reason.
+  void request_failed(RequestId id, FailureKind kind, std::string detail, Clock::time_point now);
+  // The answer to SealChunk: `intact` is false when the recheck found other bytes on disk.
+  void chunk_sealed(RequestId id, bool intact, Clock::time_point now);
+
+  // ---- the world ----
+  // Our side failed (disk, files): fail at once; retrying elsewhere cannot help.
+  void local_error(std::string reason, Clock::time_point now);
+  void source_joined(const SourceId& source, Clock::time_point now);
+  void source_left(const SourceId& source, Clock::time_point now);
+  void cancel(Clock::time_point now);
+  void tick(Clock::time_point now);
+
+  std::vector<DownloadAction> take_actions() { return std::exchange(actions_, {}); }
+  // When tick() is due next (a progress report, a request's silence deadline).
+  Clock::time_point next_deadline() const;
+  bool ended() const { return ended_; }
+  DownloadPhase phase() const { return phase_; }
+  // Bytes that crossed the network (all of them, also those later thrown away).
+  std::uint64_t network_bytes() const { return meter_.total(); }
+  std::uint64_t reused_bytes() const { return reused_; }
+  // For tests and diagnostics.
+  const ChunkPlanner* planner() const { return planner_ ? &*planner_ : nullptr; }
+  std::size_t running_requests() const { return requests_.size(); }
+
+ private:
+  struct Request {
+    SourceId source;
+    std::optional<ChunkIndex> chunk;  // none: version.ini
+    Clock::time_point started;
+    Clock::time_point last_byte;
+    std::uint64_t bytes = 0;
+    bool sealing = false;          // all bytes in; SealChunk issued
+    Clock::time_point received{};  // when the last byte came (sealing)
+  };
+  void pump(Clock::time_point now);
+  // Whether a source can be asked; with none, starts (or ends, failing) the grace period.
+  bool can_ask(bool no_source, Clock::time_point now);
+  RequestId start(SourceId source, std::optional<ChunkIndex> chunk, Clock::time_point now);
+  void cancel_requests(const std::vector<Cancellation>& cancels);
+  void end(FailCause cause, std::string reason);
+  std::string peers_failure() const;
+  void blame(const SourceId& source, FailureKind kind, const std::string& detail);
+  void report(Clock::time_point now);
+  bool worth_copying(ChunkIndex chunk, const SourceId& idle, Clock::time_point now) const;
+  DownloadProgress progress(Clock::time_point now);
+
+  std::string game_;
+  DownloadSettings settings_;
+  std::vector<SourceId> sources_;  // until the planner exists
+  DownloadPhase phase_ = DownloadPhase::checking;
+  std::optional<ChunkPlanner> planner_;
+  std::vector<std::uint8_t> writers_;  // per chunk: requests ever started (saturates at 2)
+  std::map<RequestId, Request> requests_;
+  RequestId next_id_ = 1;
+  std::uint64_t reused_ = 0;
+  std::uint64_t check_done_ = 0;
+  std::uint64_t check_total_ = 0;
+  RateMeter meter_;
+  Clock::time_point downloading_since_{};
+  Clock::time_point last_byte_{};  // any request, any source
+  Clock::time_point last_report_{};
+  std::optional<Clock::time_point> orphaned_since_;  // no usable source since
+  // Per source: what it last did wrong, for the failure reason ("stopped sending", ...).
+  std::map<SourceId, std::pair<FailureKind, std::string>> blame_;
+  std::set<SourceId> left_;
+  // Per source: bytes per second of one request, from its delivered chunks (moving average).
+  std::map<SourceId, double> request_rate_;
+  std::set<SourceId> sentinel_tried_;
+  std::string sentinel_error_;
+  std::string last_chunk_error_;
+  bool ended_ = false;
+  std::vector<DownloadAction> actions_;
+};
+
+}  // namespace lanspread::transfer

@@ -1,0 +1,45 @@
+// Every limit, deadline and cadence of a download, with its default, in one place (each has a
+// row in the "Downloads" table of docs/security.md).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace lanspread::transfer {
+
+// The chunk planner's part.
+struct PlannerConfig {
+  std::size_t slots = 4;                     // chunk requests in flight per source
+  std::chrono::milliseconds backoff{2'000};  // after a failure, doubled per consecutive failure
+  int max_failures = 3;                      // consecutive failures before a source is dropped
+  std::size_t max_copies = 2;                // holders of one chunk during end-game
+  int max_attempts = 8;                      // failed attempts of one chunk before giving up
+};
+
+struct DownloadSettings {
+  PlannerConfig planner;
+  // A request that has received no byte for this long fails (the source is penalised and
+  // backed off). Only silence counts: a slow but steady chunk is never failed.
+  std::chrono::milliseconds silence_timeout{10'000};
+  // End-game: a chunk in flight is copied to an idle source only once its request has run
+  // this long, and only when the idle source, at the speed it has shown, would fetch the
+  // whole chunk in less than half the time the current holder still needs.
+  std::chrono::milliseconds copy_after{1'000};
+  // With no usable source left, how long a download waits for one to join before it fails.
+  std::chrono::milliseconds source_grace{10'000};
+  // Progress reports while a download runs (at least 4 a second).
+  std::chrono::milliseconds progress_interval{250};
+  // bytes_per_second is the network bytes of this window, averaged.
+  std::chrono::milliseconds speed_window{3'000};
+  // eta_seconds stays null until data has arrived for this long.
+  std::chrono::milliseconds eta_warmup{1'000};
+  // Files held open at once by one download (least recently used are closed first).
+  std::size_t open_files = 64;
+  // Bytes read from a chunk stream before they are written to disk.
+  std::size_t read_block = 256 * 1024;
+  // version.ini is fetched whole into memory: a manifest that says it is larger is refused.
+  std::uint64_t max_sentinel_size = 64 * 1024;
+};
+
+}  // namespace lanspread::transfer

@@ -1,0 +1,108 @@
+#include "transfer/file_cache.hpp"
+
+#include "transfer/download_files.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace lanspread::transfer {
+
+FileCache::Lease::~Lease() {
+  if (cache_ != nullptr) cache_->release(*path_);
+}
+
+FileCache::FileCache(std::filesystem::path root, std::size_t capacity)
+    : root_(std::move(root)), capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+FileCache::~FileCache() {
+  close_all();
+}
+
+result<FileCache::Lease> FileCache::acquire(const std::string& relative) {
+  std::lock_guard lock(mutex_);
+  auto it = open_.find(relative);
+  if (it == open_.end()) {
+    if (open_.size() >= capacity_ && !evict_one()) return errc::too_many_open_files;
+    auto fd = open_for_write(root_, relative);
+    if (!fd) return fd.error();
+    lru_.push_front(relative);
+    it = open_.emplace(relative, Entry{*fd, 0, lru_.begin()}).first;
+    written_.insert(relative);
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  ++it->second.leases;
+  // unordered_map keys keep their address until erased, and a leased entry is never erased.
+  return Lease(this, &it->first, it->second.fd);
+}
+
+void FileCache::release(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  if (auto it = open_.find(path); it != open_.end()) --it->second.leases;
+}
+
+bool FileCache::evict_one() {
+  for (auto l = lru_.rbegin(); l != lru_.rend(); ++l) {
+    auto it = open_.find(*l);
+    if (it->second.leases > 0) continue;
+    ::close(it->second.fd);
+    lru_.erase(std::next(l).base());
+    open_.erase(it);
+    return true;
+  }
+  return false;
+}
+
+result<void> FileCache::sync_all() {
+  std::lock_guard lock(mutex_);
+  result<void> out;
+  if (written_.size() > kSyncEachUpTo) {
+    // One fdatasync per file costs a journal commit each (milliseconds): for a game of
+    // thousands of files, one syncfs of the games filesystem is far cheaper.
+    const int dir = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0) {
+      out = from_errno(errno);
+    } else {
+      if (::syncfs(dir) != 0) out = from_errno(errno);
+      ::close(dir);
+    }
+  } else {
+    for (const auto& path : written_) {
+      int fd = -1;
+      bool reopened = false;
+      if (auto it = open_.find(path); it != open_.end()) {
+        fd = it->second.fd;
+      } else {
+        auto opened = open_for_write(root_, path);
+        if (!opened) {
+          if (out) out = opened.error();
+          continue;
+        }
+        fd = *opened;
+        reopened = true;
+      }
+      if (::fdatasync(fd) != 0 && out) out = from_errno(errno);
+      if (reopened) ::close(fd);
+    }
+  }
+  for (auto& [path, e] : open_) ::close(e.fd);
+  open_.clear();
+  lru_.clear();
+  return out;
+}
+
+void FileCache::close_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [path, e] : open_) ::close(e.fd);
+  open_.clear();
+  lru_.clear();
+}
+
+std::size_t FileCache::open_count() const {
+  std::lock_guard lock(mutex_);
+  return open_.size();
+}
+
+}  // namespace lanspread::transfer

@@ -1,0 +1,487 @@
+// Whole downloads through the download session in virtual time: simulated sources of given
+// speeds and behaviours carry out its actions (no sockets, no disk, no clock).
+#include "transfer/download_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+namespace lanspread::transfer {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::uint64_t kMiB = 1ULL << 20;
+constexpr auto kStep = 10ms;
+
+enum class Behaviour {
+  ok,       // sends at its rate
+  silent,   // answers the header, then sends nothing
+  corrupt,  // sends every byte, but they do not match
+  refuse,   // answers every request with an Error
+};
+
+struct Peer {
+  Peer(double r = 10e6, Behaviour b = Behaviour::ok) : rate(r), behaviour(b) {}
+  double rate;  // bytes per second, shared by its requests (one uplink)
+  Behaviour behaviour;
+  std::optional<Clock::duration> leave_at;
+  std::optional<Clock::duration> join_at;  // not a source before then
+  bool silent_sentinel = false;
+};
+
+struct Report {
+  Clock::duration at;
+  DownloadProgress p;
+};
+
+struct Sim {
+  Sim(std::vector<std::uint64_t> chunk_sizes, std::map<SourceId, Peer> peer_models,
+      DownloadSettings s = {}, std::uint64_t reused = 0)
+      : peers(std::move(peer_models)),
+        sizes(std::move(chunk_sizes)),
+        session("g", initial(peers), s, start),
+        settings(s),
+        reused_bytes(reused) {}
+
+  static std::vector<SourceId> initial(const std::map<SourceId, Peer>& m) {
+    std::vector<SourceId> out;
+    for (const auto& [id, p] : m)
+      if (!p.join_at) out.push_back(id);
+    return out;
+  }
+
+  Clock::duration elapsed() const { return now - start; }
+
+  // Runs until the session ends or `limit` passes; returns the virtual seconds taken.
+  double run(Clock::duration limit = 3600s) {
+    apply();
+    session.checked(sizes, reused_bytes, now);
+    apply();
+    while (!session.ended() && elapsed() < limit) step();
+    return std::chrono::duration<double>(elapsed()).count();
+  }
+
+  void step() {
+    now += kStep;
+    for (auto& [id, p] : peers) {
+      if (p.join_at && *p.join_at <= elapsed() && !joined.contains(id)) {
+        joined.insert(id);
+        left.erase(id);
+        session.source_joined(id, now);
+        apply();
+      }
+      if (p.leave_at && *p.leave_at <= elapsed() && !departed.contains(id)) {
+        departed.insert(id);
+        left.insert(id);
+        session.source_left(id, now);
+        apply();
+      }
+    }
+    // Each source's bytes of this step, shared by its requests.
+    std::map<SourceId, std::size_t> per_source;
+    for (const auto& [id, r] : running) ++per_source[r.source];
+    struct Event {
+      RequestId id;
+      std::uint64_t bytes;
+      bool complete;
+      Behaviour behaviour;
+    };
+    std::vector<Event> events;
+    for (auto& [id, r] : running) {
+      const Peer& p = peers.at(r.source);
+      const bool mute = p.behaviour == Behaviour::silent || (!r.chunk && p.silent_sentinel);
+      if (mute) continue;
+      const std::uint64_t size = r.chunk ? sizes[*r.chunk] : 10;
+      const auto share =
+          static_cast<std::uint64_t>(p.rate * std::chrono::duration<double>(kStep).count() /
+                                     static_cast<double>(per_source[r.source]));
+      const std::uint64_t n = std::min(std::max<std::uint64_t>(share, 1), size - r.got);
+      r.got += n;
+      events.push_back({id, n, r.got == size, p.behaviour});
+    }
+    for (const auto& e : events) {
+      if (!running.contains(e.id)) continue;  // cancelled by an earlier event of this step
+      session.bytes_received(e.id, e.bytes, now);
+      if (e.complete) {
+        const bool chunk = running.at(e.id).chunk.has_value();
+        running.erase(e.id);
+        if (e.behaviour == Behaviour::corrupt && chunk) {
+          session.request_failed(e.id, FailureKind::corrupt, "hash mismatch", now);
+        } else {
+          session.request_done(e.id, now);
+        }
+      }
+      apply();
+    }
+    for (RequestId id : std::exchange(seals, {})) {
+      session.chunk_sealed(id, true, now);
+      apply();
+    }
+    session.tick(now);
+    apply();
+  }
+
+  void apply() {
+    for (auto& a : session.take_actions()) {
+      std::visit(
+          [&](auto& act) {
+            using T = std::decay_t<decltype(act)>;
+            if constexpr (std::is_same_v<T, FetchChunk>) {
+              EXPECT_FALSE(left.contains(act.source)) << "asked a source that left";
+              ++fetches[act.source];
+              fetch_sources.insert(act.source);
+              if (peers.at(act.source).behaviour == Behaviour::refuse) {
+                refusals.push_back(act.id);
+                return;
+              }
+              running[act.id] = {act.source, act.chunk, 0};
+              header.push_back(act.id);
+            } else if constexpr (std::is_same_v<T, FetchSentinel>) {
+              sentinel_sources.push_back(act.source);
+              running[act.id] = {act.source, std::nullopt, 0};
+              header.push_back(act.id);
+            } else if constexpr (std::is_same_v<T, CancelRequest>) {
+              ++cancels;
+              running.erase(act.id);
+            } else if constexpr (std::is_same_v<T, SealChunk>) {
+              sealed_chunks.push_back(act.chunk);
+              rechecks += act.recheck ? 1 : 0;
+              seals.push_back(act.id);
+            } else if constexpr (std::is_same_v<T, ReportProgress>) {
+              reports.push_back({elapsed(), act.progress});
+            } else if constexpr (std::is_same_v<T, Fail>) {
+              failure = act;
+            } else if constexpr (std::is_same_v<T, Finish>) {
+              finished = true;
+            }
+          },
+          a);
+    }
+    // Answers that come at once: headers (a sign of life) and refusals.
+    for (RequestId id : std::exchange(header, {})) {
+      if (running.contains(id)) session.bytes_received(id, 0, now);
+    }
+    for (RequestId id : std::exchange(refusals, {})) {
+      session.request_failed(id, FailureKind::refused, "no such file", now);
+      apply();
+    }
+  }
+
+  std::vector<Report> downloading_reports() const {
+    std::vector<Report> out;
+    for (const auto& r : reports)
+      if (r.p.phase == DownloadPhase::downloading) out.push_back(r);
+    return out;
+  }
+
+  struct Running {
+    SourceId source;
+    std::optional<ChunkIndex> chunk;
+    std::uint64_t got = 0;
+  };
+  std::map<SourceId, Peer> peers;
+  std::vector<std::uint64_t> sizes;
+  Clock::time_point start{};
+  Clock::time_point now{};
+  DownloadSession session;
+  DownloadSettings settings;
+  std::uint64_t reused_bytes;
+  std::map<RequestId, Running> running;
+  std::vector<RequestId> header, refusals, seals;
+  std::set<SourceId> joined, departed, left, fetch_sources;  // left: gone right now
+  std::map<SourceId, std::size_t> fetches;
+  std::vector<SourceId> sentinel_sources;
+  std::vector<ChunkIndex> sealed_chunks;
+  std::size_t rechecks = 0;
+  std::size_t cancels = 0;
+  std::vector<Report> reports;
+  std::optional<Fail> failure;
+  bool finished = false;
+};
+
+std::vector<std::uint64_t> chunks(std::size_t n, std::uint64_t size = kMiB) {
+  return std::vector<std::uint64_t>(n, size);
+}
+
+// Guards against round-robin work sharing and progress a bar cannot use: a source twice as
+// fast does about twice the work; reports come at least 4 times a second; `done` never steps
+// back without a failure; the speed is the sources' sum; the ETA is null only for the first
+// second and then close to the truth.
+TEST(DownloadSession, SeveralSourcesOfDifferentSpeeds) {
+  Sim sim(chunks(120), {{"fast", {40e6}}, {"mid", {20e6}}, {"slow", {10e6}}});
+  const double took = sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  const auto* planner = sim.session.planner();
+  EXPECT_NEAR(static_cast<double>(planner->completed_by("fast")) /
+                  static_cast<double>(planner->completed_by("slow")),
+              4.0, 1.2);
+  EXPECT_NEAR(took, 120.0 * kMiB / 70e6, 0.5);
+  EXPECT_EQ(sim.sealed_chunks.size(), 120u);
+
+  const auto reports = sim.downloading_reports();
+  ASSERT_FALSE(reports.empty());
+  for (std::size_t i = 1; i < reports.size(); ++i) {
+    EXPECT_LE(reports[i].at - reports[i - 1].at, 250ms);
+    EXPECT_GE(reports[i].p.done, reports[i - 1].p.done);
+    EXPECT_LE(reports[i].p.verified, reports[i].p.done);
+  }
+  for (const auto& r : reports) {
+    const bool warm = r.at >= 1s + kStep;
+    EXPECT_EQ(r.p.eta_seconds.has_value(), warm) << "at " << r.at.count();
+    EXPECT_EQ(r.p.stalled_seconds, 0u);
+    if (r.at >= 500ms && r.at < 1500ms) {
+      EXPECT_NEAR(static_cast<double>(r.p.bytes_per_second), 70e6, 7e6);
+    }
+    if (r.at >= 1s && r.p.done < r.p.total / 2) {
+      const double left = took - std::chrono::duration<double>(r.at).count();
+      EXPECT_NEAR(static_cast<double>(*r.p.eta_seconds), left, 1.0);
+    }
+    if (r.p.done < r.p.total / 2) EXPECT_EQ(r.p.active_peers, 3u);
+  }
+  EXPECT_EQ(sim.reports.back().p.done, 120 * kMiB);
+  EXPECT_EQ(sim.reports.back().p.verified, 120 * kMiB);
+  // Every byte that crossed the network: the game, version.ini, and end-game copies.
+  EXPECT_GE(sim.session.network_bytes(), 120 * kMiB + 10);
+  EXPECT_LE(sim.session.network_bytes(), 128 * kMiB);
+}
+
+// Guards against one download of several sharing a slow uplink being failed as "stalled": a
+// request that takes minutes but keeps receiving bytes is never failed.
+TEST(DownloadSession, SlowButSteadyIsNeverFailed) {
+  // 8 MiB chunks at 100 KB/s over 4 requests: each chunk takes almost six minutes.
+  Sim sim(chunks(4, 8 * kMiB), {{"only", {100e3}}});
+  sim.run(2h);
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_EQ(sim.cancels, 0u);
+  EXPECT_EQ(sim.fetches["only"], 4u);
+}
+
+// Guards against a source that answers and then says nothing wedging the download: its
+// requests fail after the silence timeout, it is dropped, and the others finish its work.
+TEST(DownloadSession, SilentSourceIsFailedAndItsWorkMovesOn) {
+  // Long enough (21 s) that the silence timeout comes before the end-game would.
+  Sim sim(chunks(400), {{"good", {20e6}}, {"mute", {20e6, Behaviour::silent}}});
+  const double took = sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_FALSE(sim.session.planner()->usable("mute"));
+  EXPECT_EQ(sim.session.planner()->completed_by("good"), 400 * kMiB);
+  EXPECT_EQ(sim.fetches["mute"], 4u);  // the first four, then never again
+  EXPECT_GE(sim.cancels, 4u);
+  // The good source worked all along: the mute chunks cost no time beyond its own.
+  EXPECT_LT(took, 400.0 * kMiB / 20e6 + 1.0);
+  // While the mute source held chunks, bytes still arrived: the download was never stalled.
+  for (const auto& r : sim.downloading_reports()) EXPECT_EQ(r.p.stalled_seconds, 0u);
+}
+
+// Guards against the old "no peer offers this game" when the peers were there but stopped
+// sending: the reason names the real cause, and it comes after the silence and grace periods
+// instead of never.
+TEST(DownloadSession, OnlySilentSourcesFailWithTheRealCause) {
+  Sim sim(chunks(10), {{"a", {10e6, Behaviour::silent}}, {"b", {10e6, Behaviour::silent}}});
+  const double took = sim.run();
+  ASSERT_TRUE(sim.failure);
+  EXPECT_EQ(sim.failure->cause, FailCause::peers);
+  EXPECT_EQ(sim.failure->reason, "every peer that offers 'g' stopped sending (no data for 10 s)");
+  EXPECT_NEAR(took, 20.0, 0.1);  // silence timeout + grace
+  // While nothing arrived, stalled_seconds counted up.
+  std::uint64_t most = 0;
+  for (const auto& r : sim.downloading_reports()) most = std::max(most, r.p.stalled_seconds);
+  EXPECT_GE(most, 9u);
+}
+
+// Guards against trusting a source that sent corrupt data, and a failure that hides why.
+TEST(DownloadSession, CorruptSourceIsDropped) {
+  Sim mixed(chunks(30), {{"good", {10e6}}, {"liar", {50e6, Behaviour::corrupt}}});
+  mixed.run();
+  ASSERT_TRUE(mixed.finished);
+  EXPECT_EQ(mixed.session.planner()->completed_by("liar"), 0u);
+  EXPECT_EQ(mixed.session.planner()->completed_by("good"), 30 * kMiB);
+
+  Sim liars(chunks(30), {{"l1", {50e6, Behaviour::corrupt}}, {"l2", {50e6, Behaviour::corrupt}}});
+  liars.run();
+  ASSERT_TRUE(liars.failure);
+  EXPECT_EQ(liars.failure->reason, "every peer that offers 'g' sent corrupt data");
+
+  Sim both(chunks(30), {{"l1", {50e6, Behaviour::corrupt}}, {"m", {50e6, Behaviour::silent}}});
+  both.run();
+  ASSERT_TRUE(both.failure);
+  EXPECT_EQ(both.failure->reason,
+            "no peer that offers 'g' could deliver it: 1 sent corrupt data, 1 stopped sending");
+
+  Sim refusing(chunks(3), {{"r", {50e6, Behaviour::refuse}}});
+  refusing.run();
+  ASSERT_TRUE(refusing.failure);
+  EXPECT_EQ(refusing.failure->reason,
+            "every peer that offers 'g' refused the request (no such file)");
+}
+
+// Guards against losing a download when its sources come and go: a leaving source's chunks
+// go back to the queue, a joining source picks them up, and no request goes to a source
+// after it left.
+TEST(DownloadSession, SourcesLeaveAndJoin) {
+  Peer leaving{20e6};
+  leaving.leave_at = 1s;
+  Peer late{20e6};
+  late.join_at = 3s;
+  Sim sim(chunks(60), {{"a", leaving}, {"b", late}});
+  sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_GT(sim.session.planner()->completed_by("b"), 30 * kMiB);
+  // Between the two, nothing arrived and the progress said so.
+  bool stalled = false;
+  for (const auto& r : sim.downloading_reports())
+    stalled |= r.at > 2500ms && r.at < 3s && r.p.stalled_seconds >= 1 && r.p.active_peers == 0;
+  EXPECT_TRUE(stalled);
+
+  Peer gone{20e6};
+  gone.leave_at = 1s;
+  Sim alone(chunks(60), {{"a", gone}});
+  const double took = alone.run();
+  ASSERT_TRUE(alone.failure);
+  EXPECT_EQ(alone.failure->reason, "every peer that offered 'g' left");
+  EXPECT_NEAR(took, 11.0, 0.1);
+}
+
+// Guards against cancel waiting for a stalled source: every request is cancelled and the
+// session ends in the same call.
+TEST(DownloadSession, CancelWithASilentSourceIsImmediate) {
+  Sim sim(chunks(10), {{"mute", {10e6, Behaviour::silent}}});
+  sim.run(5s);
+  ASSERT_FALSE(sim.session.ended());
+  ASSERT_EQ(sim.running.size(), 4u);
+  sim.session.cancel(sim.now);
+  sim.apply();
+  EXPECT_TRUE(sim.session.ended());
+  ASSERT_TRUE(sim.failure);
+  EXPECT_EQ(sim.failure->cause, FailCause::cancelled);
+  EXPECT_TRUE(sim.running.empty());  // every request got a CancelRequest
+  EXPECT_EQ(sim.session.running_requests(), 0u);
+}
+
+// Guards against a delta update's reused chunks showing as speed, and a bar that starts at 0
+// when most of the game is already there.
+TEST(DownloadSession, ReusedBytesAreNotSpeed) {
+  Sim sim(chunks(4), {{"a", {8e6}}}, {}, 400 * kMiB);
+  sim.run();
+  ASSERT_TRUE(sim.finished);
+  const auto reports = sim.downloading_reports();
+  ASSERT_FALSE(reports.empty());
+  EXPECT_EQ(reports.front().p.done, 400 * kMiB);
+  EXPECT_EQ(reports.front().p.verified, 400 * kMiB);
+  EXPECT_EQ(reports.front().p.total, 404 * kMiB);
+  EXPECT_EQ(reports.front().p.bytes_per_second, 0u);
+  EXPECT_FALSE(reports.front().p.eta_seconds);
+  for (const auto& r : reports) EXPECT_LE(r.p.bytes_per_second, 8.8e6);
+  EXPECT_EQ(sim.session.reused_bytes(), 400 * kMiB);
+}
+
+// Guards against an end-game copy's bytes counting without a check: a chunk two requests
+// wrote into is re-hashed on disk, and the loser is cancelled.
+TEST(DownloadSession, EndGameCopiesAreRechecked) {
+  Sim sim(chunks(20), {{"fast", {200e6}}, {"crawl", {0.5e6}}});
+  const double took = sim.run();
+  ASSERT_TRUE(sim.finished);
+  EXPECT_GT(sim.rechecks, 0u);
+  EXPECT_GT(sim.cancels, 0u);
+  EXPECT_LT(took, 2.0);  // without end-game the crawler's chunks take 8 s
+  EXPECT_EQ(sim.sealed_chunks.size(), 20u);
+}
+
+// Guards against version.ini waiting forever on a peer that does not send it.
+TEST(DownloadSession, SentinelFromAnotherSourceWhenOneIsSilent) {
+  Peer fast{40e6};
+  fast.silent_sentinel = true;
+  Sim sim(chunks(20), {{"fast", fast}, {"slow", {10e6}}});
+  sim.run();
+  ASSERT_TRUE(sim.finished);
+  EXPECT_EQ(sim.sentinel_sources, (std::vector<SourceId>{"fast", "slow"}));
+
+  Peer mute{40e6};
+  mute.silent_sentinel = true;
+  Sim none(chunks(2), {{"only", mute}});
+  none.run();
+  ASSERT_TRUE(none.failure);
+  EXPECT_EQ(none.failure->reason,
+            "no peer that offers 'g' sent a correct version.ini (last: no data for 10 s)");
+}
+
+// Guards against our own disk errors being blamed on peers or retried forever.
+TEST(DownloadSession, LocalErrorFailsAtOnce) {
+  Sim sim(chunks(10), {{"a", {10e6}}});
+  sim.run(300ms);
+  sim.session.local_error("writing 'x' failed: no space left on device", sim.now);
+  sim.apply();
+  ASSERT_TRUE(sim.failure);
+  EXPECT_EQ(sim.failure->cause, FailCause::local);
+  EXPECT_TRUE(sim.running.empty());
+}
+
+// Guards against a silent check phase: the local check reports its progress and can be
+// cancelled before any request starts.
+TEST(DownloadSession, CheckingReportsAndCancels) {
+  DownloadSession s("g", {"a"}, {}, Clock::time_point{});
+  auto t = Clock::time_point{};
+  std::vector<DownloadProgress> seen;
+  for (int i = 1; i <= 20; ++i) {
+    t += 100ms;
+    s.check_progress(static_cast<std::uint64_t>(i) * 10, 200, t);
+    for (auto& a : s.take_actions())
+      if (auto* r = std::get_if<ReportProgress>(&a)) seen.push_back(r->progress);
+  }
+  ASSERT_GE(seen.size(), 7u);
+  EXPECT_EQ(seen.back().phase, DownloadPhase::checking);
+  EXPECT_EQ(seen.back().total, 200u);
+  s.cancel(t);
+  auto actions = s.take_actions();
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(std::get<Fail>(actions[0]).cause, FailCause::cancelled);
+  s.checked({kMiB}, 0, t);  // the check's late answer changes nothing
+  EXPECT_TRUE(s.take_actions().empty());
+}
+
+// Guards against any corner of the state machine: random sources, speeds, behaviours,
+// departures and arrivals; every download ends (finished or failed with a reason), every
+// chunk is sealed once when it finishes, no request outlives the end.
+TEST(DownloadSession, RandomisedInvariants) {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 60; ++trial) {
+    std::map<SourceId, Peer> peers;
+    const int n = std::uniform_int_distribution<int>(1, 4)(rng);
+    bool any_good = false;
+    for (int i = 0; i < n; ++i) {
+      Peer p{std::uniform_real_distribution<double>(1e6, 50e6)(rng)};
+      const int b = std::uniform_int_distribution<int>(0, 9)(rng);
+      p.behaviour = b < 6   ? Behaviour::ok
+                    : b < 7 ? Behaviour::silent
+                    : b < 8 ? Behaviour::corrupt
+                            : Behaviour::refuse;
+      if (std::uniform_int_distribution<int>(0, 4)(rng) == 0)
+        p.join_at = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 3000)(rng));
+      if (std::uniform_int_distribution<int>(0, 4)(rng) == 0)
+        p.leave_at = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 3000)(rng));
+      // A good source that is there at the end (one leaving before it joins joins again).
+      any_good |=
+          p.behaviour == Behaviour::ok && (!p.leave_at || (p.join_at && *p.join_at > *p.leave_at));
+      peers["s" + std::to_string(i)] = p;
+    }
+    const std::size_t count = std::uniform_int_distribution<std::size_t>(0, 30)(rng);
+    Sim sim(chunks(count), peers);
+    sim.run(600s);
+    ASSERT_TRUE(sim.session.ended()) << "trial " << trial;
+    EXPECT_TRUE(sim.finished || sim.failure) << "trial " << trial;
+    if (any_good) EXPECT_TRUE(sim.finished) << "trial " << trial << ": " << sim.failure->reason;
+    if (sim.failure) EXPECT_FALSE(sim.failure->reason.empty());
+    if (sim.finished) {
+      auto sealed = sim.sealed_chunks;
+      std::sort(sealed.begin(), sealed.end());
+      EXPECT_EQ(std::unique(sealed.begin(), sealed.end()) - sealed.begin(),
+                static_cast<std::ptrdiff_t>(count))
+          << "trial " << trial;
+    }
+    EXPECT_EQ(sim.session.running_requests(), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace lanspread::transfer
