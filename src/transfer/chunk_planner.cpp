@@ -145,13 +145,15 @@ std::vector<Cancellation> ChunkPlanner::failed(const SourceId& source, ChunkInde
   Source& s = it->second;
   s.running.erase(chunk);
   ch.holders.erase(source);
-  // Corrupt data is not bad luck: this source is not used again for this download.
-  const bool drop = kind == FailureKind::corrupt || ++s.failures >= config_.max_failures;
-  if (drop) {
-    others = remove_source(source);
-  } else {
-    s.backoff_until = now + config_.backoff * (1 << (s.failures - 1));
+  // Corrupt data is not bad luck: this source is not used again for this download. Other
+  // failures count once per episode: requests that fail while the source is already backed
+  // off (its other requests, hit by the same outage) add nothing.
+  bool drop = kind == FailureKind::corrupt;
+  if (!drop && s.backoff_until <= now) {
+    drop = ++s.failures >= config_.max_failures;
+    if (!drop) s.backoff_until = now + config_.backoff * (1 << (s.failures - 1));
   }
+  if (drop) others = remove_source(source);
   if (!ch.done) {
     if (++ch.attempts >= config_.max_attempts) exhausted_chunk_ = true;
     if (ch.holders.empty()) requeue(chunk);

@@ -3,8 +3,9 @@
 //  - a shared queue of chunks; each source keeps up to `slots` chunk requests in flight and
 //    takes the next chunk when one completes, so a faster peer does more of the work;
 //  - a failed request (an error, a refusal, silence) puts its chunk back in the queue; the
-//    source is backed off, and dropped after repeated failures; a source that sent corrupt
-//    data is dropped at once. Deciding that a request failed (e.g. that it has been silent too
+//    source is backed off, and dropped after repeated failures (requests failing while it is
+//    backed off belong to the same episode and count once); a source that sent corrupt data
+//    is dropped at once. Deciding that a request failed (e.g. that it has been silent too
 //    long) is the caller's job: the planner has no notion of slowness;
 //  - end-game: when the queue is empty, idle slots duplicate the chunks in flight the longest
 //    (at most `max_copies` holders each); the first copy to complete wins and the others are

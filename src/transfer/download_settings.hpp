@@ -12,9 +12,9 @@ namespace lanspread::transfer {
 struct PlannerConfig {
   std::size_t slots = 4;                     // chunk requests in flight per source
   std::chrono::milliseconds backoff{2'000};  // after a failure, doubled per consecutive failure
-  int max_failures = 3;                      // consecutive failures before a source is dropped
-  std::size_t max_copies = 2;                // holders of one chunk during end-game
-  int max_attempts = 8;                      // failed attempts of one chunk before giving up
+  int max_failures = 3;        // consecutive failure episodes before a source is dropped
+  std::size_t max_copies = 2;  // holders of one chunk during end-game
+  int max_attempts = 8;        // failed attempts of one chunk before giving up
 };
 
 struct DownloadSettings {

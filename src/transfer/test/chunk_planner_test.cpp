@@ -137,11 +137,33 @@ TEST(ChunkPlanner, SingleAndZeroSources) {
 // Guards against a failing peer stalling the download: its chunks go to others, it is backed
 // off, then dropped.
 TEST(ChunkPlanner, FailingSourceIsDropped) {
-  Sim sim(50, {{"good", {}}, {"bad", {100e6, Behaviour::fail}}});
+  Sim sim(400, {{"good", {}}, {"bad", {100e6, Behaviour::fail}}});
   sim.run();
   ASSERT_TRUE(sim.planner.finished());
   EXPECT_FALSE(sim.planner.usable("bad"));
-  EXPECT_EQ(sim.planner.completed_by("good"), 50 * kChunk);
+  EXPECT_EQ(sim.planner.completed_by("good"), 400 * kChunk);
+}
+
+// Guards against one outage dropping a source: its requests that fail together (a reset
+// connection fails them all) count as one failure, so it is backed off, not dropped.
+TEST(ChunkPlanner, FailuresOfOneEpisodeCountOnce) {
+  ChunkPlanner p(std::vector<std::uint64_t>(20, kChunk), {"a"});
+  const auto t0 = Clock::time_point{};
+  const auto first = p.next(t0);
+  ASSERT_EQ(first.size(), 4u);
+  for (const auto& a : first) EXPECT_TRUE(p.failed("a", a.chunk, FailureKind::error, t0).empty());
+  EXPECT_TRUE(p.usable("a"));
+  EXPECT_TRUE(p.next(t0 + 1s).empty());  // backed off for 2 s
+  const auto second = p.next(t0 + 2s);
+  ASSERT_EQ(second.size(), 4u);
+  // The second episode (backed off for 4 s), then the third: dropped.
+  for (const auto& a : second) p.failed("a", a.chunk, FailureKind::silent, t0 + 2s);
+  EXPECT_TRUE(p.usable("a"));
+  const auto third = p.next(t0 + 6s);
+  ASSERT_EQ(third.size(), 4u);
+  EXPECT_EQ(p.failed("a", third[0].chunk, FailureKind::silent, t0 + 6s).size(), 3u);
+  EXPECT_FALSE(p.usable("a"));
+  EXPECT_TRUE(p.stuck());
 }
 
 // Guards against trusting a peer that sent corrupt data again.
