@@ -100,6 +100,10 @@ Download::State::State(DownloadJob j)
 void Download::State::flush() {
   if (flushing) return;  // the outer call picks up what this one would have done
   flushing = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{flushing};
   for (auto actions = session.take_actions(); !actions.empty(); actions = session.take_actions()) {
     for (auto& a : actions) {
       std::visit(
@@ -132,7 +136,6 @@ void Download::State::flush() {
           a);
     }
   }
-  flushing = false;
   notify();
 }
 

@@ -125,7 +125,8 @@ class StalledSeeder(harness.TestCase):
     def test_cancel_with_a_frozen_seeder_takes_under_a_second(self):
         """Guards against a cancel that waits for a seeder that stopped sending (it used to
         be ignored for minutes): with the only seeder frozen mid-download, the cancel ends
-        the download within a second and deletes what was fetched."""
+        the download within a second and deletes what was fetched; so does a cancel while
+        the download waits for the frozen seeder's manifest."""
         seeder = self.seeder("seed")
         dl = self.serve(self.lan_.host("dl"))
         self.assertIsNotNone(offered(dl))
@@ -147,6 +148,16 @@ class StalledSeeder(harness.TestCase):
         root = os.path.join(dl.games, "openarena")
         self.assertFalse(os.path.exists(os.path.join(root, "data", "big.pak")))
         self.assertFalse(os.path.exists(os.path.join(root, "version.ini")))
+        # Again while the download still asks the frozen seeder for the manifest.
+        dl.api.post("/api/v1/games/openarena/download")
+        self.assertIsNotNone(events.of_type("operation_begin", timeout=10, kind="download"))
+        start = time.monotonic()
+        self.assertEqual(dl.api.post("/api/v1/games/openarena/cancel").status, 202)
+        end = download_end(events, 10)
+        took = time.monotonic() - start
+        self.assertEqual(end and end["type"], "operation_cancelled", end)
+        harness.measured("cancel while asking a frozen seeder for the manifest", took)
+        self.assertLess(took, 1.0)
 
     def test_another_seeder_finishes_when_one_freezes(self):
         """Guards against one frozen seeder wedging the download: its requests fail after
