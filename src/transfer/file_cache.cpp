@@ -1,8 +1,8 @@
 #include "transfer/file_cache.hpp"
 
+#include "sys/open_beneath.hpp"
 #include "transfer/download_files.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,14 +28,14 @@ result<FileCache::Lease> FileCache::acquire(const std::string& relative) {
     auto fd = open_for_write(root_, relative);
     if (!fd) return fd.error();
     lru_.push_front(relative);
-    it = open_.emplace(relative, Entry{*fd, 0, lru_.begin()}).first;
+    it = open_.emplace(relative, Entry{sys::UniqueFd(*fd), 0, lru_.begin()}).first;
     written_.insert(relative);
   } else {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
   ++it->second.leases;
   // unordered_map keys keep their address until erased, and a leased entry is never erased.
-  return Lease(this, &it->first, it->second.fd);
+  return Lease(this, &it->first, it->second.fd.get());
 }
 
 void FileCache::release(const std::string& path) {
@@ -47,7 +47,6 @@ bool FileCache::evict_one() {
   for (auto l = lru_.rbegin(); l != lru_.rend(); ++l) {
     auto it = open_.find(*l);
     if (it->second.leases > 0) continue;
-    ::close(it->second.fd);
     lru_.erase(std::next(l).base());
     open_.erase(it);
     return true;
@@ -61,33 +60,30 @@ result<void> FileCache::sync_all() {
   if (written_.size() > kSyncEachUpTo) {
     // One fdatasync per file costs a journal commit each (milliseconds): for a game of
     // thousands of files, one syncfs of the games filesystem is far cheaper.
-    const int dir = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dir < 0) {
+    auto dir = sys::open_dir(root_);
+    if (!dir) {
+      out = from_errno(dir.error().code);
+    } else if (::syncfs(dir->get()) != 0) {
       out = from_errno(errno);
-    } else {
-      if (::syncfs(dir) != 0) out = from_errno(errno);
-      ::close(dir);
     }
   } else {
     for (const auto& path : written_) {
+      sys::UniqueFd reopened;
       int fd = -1;
-      bool reopened = false;
       if (auto it = open_.find(path); it != open_.end()) {
-        fd = it->second.fd;
+        fd = it->second.fd.get();
       } else {
         auto opened = open_for_write(root_, path);
         if (!opened) {
           if (out) out = opened.error();
           continue;
         }
-        fd = *opened;
-        reopened = true;
+        reopened.reset(*opened);
+        fd = reopened.get();
       }
       if (::fdatasync(fd) != 0 && out) out = from_errno(errno);
-      if (reopened) ::close(fd);
     }
   }
-  for (auto& [path, e] : open_) ::close(e.fd);
   open_.clear();
   lru_.clear();
   return out;
@@ -95,7 +91,6 @@ result<void> FileCache::sync_all() {
 
 void FileCache::close_all() {
   std::lock_guard lock(mutex_);
-  for (auto& [path, e] : open_) ::close(e.fd);
   open_.clear();
   lru_.clear();
 }

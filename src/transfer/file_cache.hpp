@@ -8,6 +8,7 @@
 // is released; leases are meant to be held for one write.
 #pragma once
 
+#include "sys/unique_fd.hpp"
 #include "transfer/error.hpp"
 
 #include <filesystem>
@@ -60,7 +61,7 @@ class FileCache {
 
  private:
   struct Entry {
-    int fd = -1;
+    sys::UniqueFd fd;
     int leases = 0;
     std::list<std::string>::iterator lru;  // position in lru_ (front: most recent)
   };
