@@ -206,7 +206,7 @@ void Download::State::start_sentinel(const transfer::FetchSentinel& a) {
 
 void Download::State::seal(const transfer::SealChunk& a) {
   ++busy;
-  asio::post(job.disk, [st = shared_from_this(), a] {
+  asio::post(job.disk, [st = shared_from_this(), a]() mutable {
     const ChunkRef& c = st->chunks[a.chunk];
     bool intact = true;
     {
@@ -221,7 +221,8 @@ void Download::State::seal(const transfer::SealChunk& a) {
       }
       if (intact) guard.sealed = true;
     }
-    asio::post(st->job.net, [st, id = a.id, intact] {
+    auto net = st->job.net;  // the state is handed over whole to the network thread
+    asio::post(net, [st = std::move(st), id = a.id, intact] {
       --st->busy;
       st->session.chunk_sealed(id, intact, Clock::now());
       st->flush();

@@ -181,19 +181,25 @@ awaitable<DownloadOutcome> Download::run() {
   st->flush();  // the first report: checking
 
   ++st->busy;
-  asio::post(st->job.disk, [st] {
-    auto last = Clock::now();
-    auto progress = [st, &last](std::uint64_t done, std::uint64_t total) {
-      const auto now = Clock::now();
-      if (now - last < std::chrono::milliseconds(50) && done < total) return;
-      last = now;
-      asio::post(st->job.net, [st, done, total] {
-        st->session.check_progress(done, total, Clock::now());
-        st->flush();
-      });
-    };
-    Prepared p = prepare(st->job, st->stop_disk, progress);
-    asio::post(st->job.net, [st, p = std::move(p)]() mutable {
+  asio::post(st->job.disk, [st]() mutable {
+    Prepared p;
+    {
+      auto last = Clock::now();
+      auto progress = [st, &last](std::uint64_t done, std::uint64_t total) {
+        const auto now = Clock::now();
+        if (now - last < std::chrono::milliseconds(50) && done < total) return;
+        last = now;
+        asio::post(st->job.net, [st, done, total] {
+          st->session.check_progress(done, total, Clock::now());
+          st->flush();
+        });
+      };
+      p = prepare(st->job, st->stop_disk, progress);
+    }
+    // This job lets go of the state in the network thread's hands: the last owner must not
+    // destroy it (its timer) on a disk thread.
+    auto net = st->job.net;
+    asio::post(net, [st = std::move(st), p = std::move(p)]() mutable {
       --st->busy;
       st->sentinel = std::move(p.sentinel);
       if (p.error) {
