@@ -245,7 +245,8 @@ awaitable<DownloadOutcome> Download::run() {
           const auto& c = st->sentinel_content;
           auto r =
               st->sentinel->commit({reinterpret_cast<const std::uint8_t*>(c.data()), c.size()});
-          if (!r) co_return std::pair{r.error(), "committing version.ini of '" + st->job.id + "'"};
+          if (!r)
+            co_return std::pair{r.error(), "committing version.ini of '" + st->job.id + "' failed"};
           co_return std::pair{boost::system::error_code{}, std::string{}};
         },
         use_awaitable);
