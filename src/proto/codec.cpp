@@ -1,6 +1,7 @@
 #include "proto/codec.hpp"
 
 #include "proto/limits.hpp"
+#include "proto/response_parser.hpp"
 #include "proto/try.hpp"
 #include "proto/validate.hpp"
 
@@ -177,18 +178,6 @@ result<json::value> parse(std::string_view text) noexcept {
   return v;
 }
 
-result<GameSummary> summary_from(const json::value& v) {
-  if (!v.is_object()) return errc::wrong_type;
-  Fields f{v.get_object()};
-  GameSummary s;
-  LANSPREAD_TRY(s.id, f.str("id", kMaxIdLength));
-  LANSPREAD_TRY(s.version, f.str("version", kMaxVersionLength));
-  LANSPREAD_TRY(s.size, f.u64("size"));
-  LANSPREAD_TRY(s.downloaded, f.boolean("downloaded"));
-  LANSPREAD_TRY(s.installed, f.boolean("installed"));
-  return s;
-}
-
 result<GameFileDescription> file_from(const json::value& v) {
   if (!v.is_object()) return errc::wrong_type;
   Fields f{v.get_object()};
@@ -249,45 +238,6 @@ result<Request> request_from(const json::object& obj) {
   return errc::unknown_type;
 }
 
-result<Response> response_from(const json::object& obj) {
-  Fields f{obj};
-  LANSPREAD_TRY(auto type, f.str("type", 64));
-  if (type == "Pong") {
-    Pong r;
-    LANSPREAD_TRY(r.peer_id, f.str("peer_id", kMaxPeerIdLength));
-    LANSPREAD_TRY(r.library_rev, f.u64("library_rev"));
-    return Response{std::move(r)};
-  }
-  if (type == "Games") {
-    Games r;
-    LANSPREAD_TRY(auto games, f.array("games", kMaxGames));
-    r.games.reserve(games->size());
-    for (const auto& g : *games) {
-      LANSPREAD_TRY(auto s, summary_from(g));
-      r.games.push_back(std::move(s));
-    }
-    return Response{std::move(r)};
-  }
-  if (type == "Game") {
-    LANSPREAD_TRY(auto g, game_from(f));
-    return Response{std::move(g)};
-  }
-  if (type == "FileData") {
-    FileData r;
-    LANSPREAD_TRY(r.size, f.u64("size"));
-    return Response{r};
-  }
-  if (type == "Error") {
-    Error r;
-    LANSPREAD_TRY(auto code, f.str("code", 64));
-    // A code from a newer peer that we do not know is still an error: treat as internal.
-    r.code = wire_error_code_from_string(code).value_or(WireErrorCode::internal);
-    LANSPREAD_TRY(r.message, f.str("message", kMaxMessageLength));
-    return Response{std::move(r)};
-  }
-  return errc::unknown_type;
-}
-
 }  // namespace
 
 result<Game> game_from_json(const json::value& v) noexcept {
@@ -313,14 +263,9 @@ result<Request> decode_request(std::string_view text) noexcept {
 }
 
 result<Response> decode_response(std::string_view text) noexcept {
-  try {
-    LANSPREAD_TRY(auto v, parse(text));
-    LANSPREAD_TRY(auto r, response_from(v.get_object()));
-    LANSPREAD_TRYV(validate_response(r));
-    return r;
-  } catch (const std::bad_alloc&) {
-    return errc::too_many;
-  }
+  ResponseParser parser;
+  LANSPREAD_TRYV(parser.write(text));
+  return parser.finish();
 }
 
 bool answers(const Request& sent, const Response& response) noexcept {
@@ -343,7 +288,9 @@ bool answers(const Request& sent, const Response& response) noexcept {
 }
 
 result<Response> decode_response_to(const Request& sent, std::string_view json) noexcept {
-  LANSPREAD_TRY(auto r, decode_response(json));
+  ResponseParser parser(expected_responses(sent));
+  LANSPREAD_TRYV(parser.write(json));
+  LANSPREAD_TRY(auto r, parser.finish());
   if (!answers(sent, r)) return errc::unexpected_response;
   return r;
 }

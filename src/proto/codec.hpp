@@ -1,5 +1,7 @@
 // JSON codec of the wire messages (docs/protocol.md). Decoding validates every field
-// (validate.hpp) and returns an error value; it never throws.
+// (validate.hpp) and returns an error value; it never throws. Requests (at most 64 KiB) are
+// parsed as a JSON tree; responses stream through ResponseParser (response_parser.hpp), which
+// checks counts and sizes before anything is built.
 #pragma once
 
 #include "proto/error.hpp"

@@ -2,15 +2,15 @@
 
 #include "proto/codec.hpp"
 #include "proto/limits.hpp"
+#include "proto/try.hpp"
 
 #include <algorithm>
 
 namespace lanspread::proto {
 
 std::uint32_t response_frame_cap(const Request& sent) noexcept {
-  if (std::holds_alternative<GetGame>(sent) || std::holds_alternative<ListGames>(sent)) {
-    return kMaxManifestFrame;
-  }
+  if (std::holds_alternative<GetGame>(sent)) return kMaxManifestFrame;
+  if (std::holds_alternative<ListGames>(sent)) return kMaxGamesFrame;
   return kMaxResponseFrame;
 }
 
@@ -32,9 +32,10 @@ result<std::string> frame_request(const Request& request) {
 }
 
 result<std::string> frame_response(const Response& response) {
-  const bool manifest =
-      std::holds_alternative<Game>(response) || std::holds_alternative<Games>(response);
-  return encode_frame(encode_response(response), manifest ? kMaxManifestFrame : kMaxResponseFrame);
+  const std::uint32_t cap = std::holds_alternative<Game>(response)    ? kMaxManifestFrame
+                            : std::holds_alternative<Games>(response) ? kMaxGamesFrame
+                                                                      : kMaxResponseFrame;
+  return encode_frame(encode_response(response), cap);
 }
 
 result<std::size_t> FrameDecoder::feed(std::span<const std::uint8_t> bytes) {
@@ -68,6 +69,44 @@ std::string FrameDecoder::take_payload() {
   have_header_ = false;
   expected_ = 0;
   return out;
+}
+
+namespace {
+
+std::uint32_t big_endian(const std::uint8_t* b) noexcept {
+  return std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 |
+         std::uint32_t{b[3]};
+}
+
+}  // namespace
+
+ResponseReader::ResponseReader(Request sent)
+    : sent_(std::move(sent)), cap_(response_frame_cap(sent_)), parser_(expected_responses(sent_)) {}
+
+result<std::size_t> ResponseReader::feed(std::span<const std::uint8_t> bytes) {
+  if (failed_) return failed_;
+  std::size_t used = 0;
+  while (header_len_ < kFrameHeaderSize && used < bytes.size()) {
+    header_[header_len_++] = bytes[used++];
+    if (header_len_ == kFrameHeaderSize) {
+      left_ = big_endian(header_);
+      if (left_ > cap_) return failed_ = make_error_code(errc::frame_too_large);
+    }
+  }
+  if (header_len_ < kFrameHeaderSize || left_ == 0) return used;
+  const std::size_t take = std::min<std::size_t>(left_, bytes.size() - used);
+  if (auto ok = parser_.write({reinterpret_cast<const char*>(bytes.data() + used), take}); !ok)
+    return failed_ = ok.error();
+  left_ -= static_cast<std::uint32_t>(take);
+  return used + take;
+}
+
+result<Response> ResponseReader::take() {
+  if (failed_) return failed_;
+  if (!complete()) return failed_ = make_error_code(errc::frame_truncated);
+  LANSPREAD_TRY(auto r, parser_.finish());
+  if (!answers(sent_, r)) return failed_ = make_error_code(errc::unexpected_response);
+  return r;
 }
 
 result<void> FrameDecoder::finish() const noexcept {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include "proto/error.hpp"
+#include "proto/limits.hpp"
 #include "proto/messages.hpp"
+#include "proto/response_parser.hpp"
 
 #include <cstdint>
 #include <span>
@@ -13,8 +15,9 @@
 
 namespace lanspread::proto {
 
-// The largest response frame a client accepts in answer to `sent`: manifests (Game, Games)
-// up to kMaxManifestFrame, everything else up to kMaxResponseFrame.
+// The largest response frame a client accepts in answer to `sent`: a manifest (Game) up to
+// kMaxManifestFrame, a game list (Games) up to kMaxGamesFrame, anything else up to
+// kMaxResponseFrame.
 std::uint32_t response_frame_cap(const Request& sent) noexcept;
 
 // Header + payload. Errors with frame_too_large when payload exceeds `cap`.
@@ -47,6 +50,32 @@ class FrameDecoder {
   bool have_header_ = false;
   std::uint32_t expected_ = 0;
   std::string payload_;
+};
+
+// Reads the one response frame that answers `sent`, decoding its JSON as the bytes arrive:
+// the frame's length is checked against the cap for `sent` from its 4-byte header, and the
+// payload is never buffered (ResponseParser holds only what it has decoded). Bytes after the
+// frame (a FileData's raw data) are left unconsumed.
+class ResponseReader {
+ public:
+  explicit ResponseReader(Request sent);
+
+  // Consumes bytes up to the end of the frame and returns how many it took. Fails at once
+  // with frame_too_large, or with the parser's reason at the first byte that breaks a rule.
+  result<std::size_t> feed(std::span<const std::uint8_t> bytes);
+  bool complete() const noexcept { return header_len_ == kFrameHeaderSize && left_ == 0; }
+  // After complete(): the validated response, which answers `sent` (else unexpected_response).
+  // Before: frame_truncated (the stream ended inside the frame).
+  result<Response> take();
+
+ private:
+  Request sent_;
+  std::uint32_t cap_;
+  ResponseParser parser_;
+  std::uint8_t header_[kFrameHeaderSize]{};
+  std::size_t header_len_ = 0;
+  std::uint32_t left_ = 0;  // payload bytes still to come
+  boost::system::error_code failed_;
 };
 
 }  // namespace lanspread::proto

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace lanspread::proto {
 
@@ -13,7 +14,9 @@ inline constexpr std::uint32_t kMiB = 1024 * kKiB;
 inline constexpr std::size_t kFrameHeaderSize = 4;
 inline constexpr std::uint32_t kMaxRequestFrame = 64 * kKiB;
 inline constexpr std::uint32_t kMaxResponseFrame = 1 * kMiB;
-// Game and Games carry manifests (a 200 GB game has 25,600 chunk hashes).
+// Game carries a manifest (a 200 GB game has 25,600 chunk hashes; 200,000 files fit).
+// Its answer is decoded as it streams in (response_parser.hpp), so a large frame costs no
+// more memory than the manifest it describes.
 inline constexpr std::uint32_t kMaxManifestFrame = 64 * kMiB;
 
 inline constexpr std::uint64_t kDefaultChunkSize = 8 * kMiB;
@@ -32,5 +35,20 @@ inline constexpr std::size_t kMaxFilesPerGame = 200'000;
 // One file may not exceed what its chunk hashes can describe within a manifest frame.
 inline constexpr std::uint64_t kMaxFileSize = 1ULL << 42;  // 4 TiB
 inline constexpr std::size_t kMaxJsonDepth = 8;
+// Chunk hashes one manifest may list in all: what a manifest frame can hold (64 hex digits,
+// two quotes and a comma each), about a million.
+inline constexpr std::size_t kMaxChunkHashesPerGame = kMaxManifestFrame / (64 + 3);
+
+// The largest GameSummary our encoder writes: the longest id, a version of `"` characters
+// (each escaped to two bytes), the largest size, the longer boolean spelling, and a comma.
+inline constexpr std::size_t kMaxEncodedSummary =
+    std::string_view(R"({"id":")").size() + kMaxIdLength +
+    std::string_view(R"(","version":")").size() + 2 * kMaxVersionLength +
+    std::string_view(R"(","size":)").size() + 20 +
+    std::string_view(R"(,"downloaded":false,"installed":false})").size() + 1;
+// Games answers carry summaries only, never manifests: the cap is what kMaxGames of the
+// largest summaries need, rounded up (10,000 x 408 bytes = 3.9 MiB).
+inline constexpr std::uint32_t kMaxGamesFrame = 4 * kMiB;
+static_assert(kMaxGames * kMaxEncodedSummary + 64 <= kMaxGamesFrame);
 
 }  // namespace lanspread::proto

@@ -2,7 +2,6 @@
 
 #include "runtime/error.hpp"
 
-#include "proto/codec.hpp"
 #include "proto/frame.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -35,19 +34,21 @@ asio::awaitable<boost::system::result<OpenResponse>> send_request(
       !w)
     co_return w.error();
   if (auto f = s->finish(); !f) co_return f.error();
-  proto::FrameDecoder decoder(proto::response_frame_cap(sent));
+  // The answer is decoded as it arrives: a frame above the cap for `sent` is refused from its
+  // header, and a hostile answer at the first byte that breaks a count or size.
+  proto::ResponseReader reader(sent);
   std::vector<std::uint8_t> buf(64 * 1024);
   std::vector<std::uint8_t> leftover;
-  while (!decoder.complete()) {
+  while (!reader.complete()) {
     auto n = co_await s->read_some(buf);
     if (!n) co_return n.error();
     if (*n == 0) co_return make_error_code(proto::errc::frame_truncated);
-    auto used = decoder.feed(std::span<const std::uint8_t>(buf.data(), *n));
+    auto used = reader.feed(std::span<const std::uint8_t>(buf.data(), *n));
     if (!used) co_return used.error();
     leftover.assign(buf.begin() + static_cast<std::ptrdiff_t>(*used),
                     buf.begin() + static_cast<std::ptrdiff_t>(*n));
   }
-  auto resp = proto::decode_response_to(sent, decoder.take_payload());
+  auto resp = reader.take();
   if (!resp) co_return resp.error();
   co_return OpenResponse{std::move(*s), std::move(*resp), std::move(leftover)};
 }

@@ -52,10 +52,33 @@ TEST(Frame, RefusesOversizeHeaderBeforeBuffering) {
 // Guards against a manifest-sized frame being accepted where only small ones are expected.
 TEST(Frame, CapsDependOnTheRequest) {
   EXPECT_EQ(response_frame_cap(GetGame{"x"}), kMaxManifestFrame);
-  EXPECT_EQ(response_frame_cap(ListGames{}), kMaxManifestFrame);
+  EXPECT_EQ(response_frame_cap(ListGames{}), kMaxGamesFrame);
   EXPECT_EQ(response_frame_cap(Ping{}), kMaxResponseFrame);
   EXPECT_EQ(response_frame_cap(GetGameFileChunk{"x", "a", 0, 1}), kMaxResponseFrame);
   EXPECT_FALSE(encode_frame(std::string(kMaxRequestFrame + 1, ' '), kMaxRequestFrame));
+}
+
+// Guards against our own server writing a game list its peers refuse: the largest list the
+// limits allow (10,000 summaries with the longest id, a version that escapes to twice its
+// length, the largest size) fits the Games frame cap and decodes.
+TEST(Frame, LargestGameListFitsTheGamesCap) {
+  Games games;
+  for (std::size_t i = 0; i < kMaxGames; ++i) {
+    std::string id = std::to_string(i);
+    id.resize(kMaxIdLength, 'x');
+    games.games.push_back({id, std::string(kMaxVersionLength, '"'), ~0ULL, false, false});
+  }
+  auto framed = frame_response(games);
+  ASSERT_TRUE(framed) << framed.error().message();
+  EXPECT_GT(framed->size(), kMaxGamesFrame * 9 / 10);  // the cap is not far above need
+  ResponseReader reader(ListGames{});
+  auto used =
+      reader.feed(std::span(reinterpret_cast<const std::uint8_t*>(framed->data()), framed->size()));
+  ASSERT_TRUE(used) << used.error().message();
+  ASSERT_TRUE(reader.complete());
+  auto decoded = reader.take();
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(std::get<Games>(*decoded), games);
 }
 
 // Guards against a stream that ends mid-frame being taken as a complete message.
