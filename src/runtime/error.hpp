@@ -14,6 +14,7 @@ enum class errc {
   not_in_catalog,      // the id is not a catalog game
   shutting_down,       // the runtime is stopping
   peer_gone,           // the peer is no longer known (it left, or was never seen)
+  backing_off,         // every address of the peer failed recently; it is retried later
 };
 
 const boost::system::error_category& runtime_category() noexcept;

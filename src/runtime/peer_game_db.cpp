@@ -7,6 +7,7 @@
 namespace lanspread::runtime {
 
 bool PeerGameDB::upsert_peer(PeerInfo info) {
+  if (!peers_.contains(info.peer_id) && peers_.size() >= max_peers_) return false;
   auto [it, inserted] = peers_.try_emplace(info.peer_id);
   it->second.info = std::move(info);
   return inserted;
@@ -40,24 +41,12 @@ void PeerGameDB::set_games(const std::string& peer_id, std::vector<proto::GameSu
   PeerState& p = it->second;
   std::map<std::string, proto::GameSummary> fresh;
   for (auto& g : games) fresh.emplace(g.id, std::move(g));
-  for (auto m = p.manifests.begin(); m != p.manifests.end();) {
-    auto g = fresh.find(m->first);
-    const bool still_valid =
-        g != fresh.end() && g->second.downloaded && g->second.version == m->second.version;
-    m = still_valid ? std::next(m) : p.manifests.erase(m);
-  }
   p.games = std::move(fresh);
   p.games_rev = rev;
 }
 
-bool PeerGameDB::set_manifest(const std::string& peer_id, proto::Game manifest) {
-  auto it = peers_.find(peer_id);
-  if (it == peers_.end()) return false;
-  auto g = it->second.games.find(manifest.id);
-  if (g == it->second.games.end() || !g->second.downloaded || g->second.version != manifest.version)
-    return false;
-  it->second.manifests[manifest.id] = std::move(manifest);
-  return true;
+void PeerGameDB::note_refresh(const std::string& peer_id, Clock::time_point now) {
+  if (auto it = peers_.find(peer_id); it != peers_.end()) it->second.asked = now;
 }
 
 const PeerInfo* PeerGameDB::peer(const std::string& peer_id) const {
@@ -71,10 +60,13 @@ std::vector<const PeerInfo*> PeerGameDB::peers() const {
   return out;
 }
 
-bool PeerGameDB::needs_refresh(const std::string& peer_id) const {
+bool PeerGameDB::needs_refresh(const std::string& peer_id, Clock::time_point now,
+                               Clock::duration min_interval) const {
   auto it = peers_.find(peer_id);
   if (it == peers_.end()) return false;
-  return !it->second.games_rev || *it->second.games_rev != it->second.info.library_rev;
+  const PeerState& p = it->second;
+  const bool stale = !p.games_rev || *p.games_rev != p.info.library_rev;
+  return stale && (!p.asked || now - *p.asked >= min_interval);
 }
 
 std::optional<std::string> PeerGameDB::latest_version(const std::string& game_id) const {
@@ -96,14 +88,6 @@ std::vector<std::string> PeerGameDB::peers_with(const std::string& game_id,
       out.push_back(id);
   }
   return out;
-}
-
-const proto::Game* PeerGameDB::manifest(const std::string& peer_id,
-                                        const std::string& game_id) const {
-  auto it = peers_.find(peer_id);
-  if (it == peers_.end()) return nullptr;
-  auto m = it->second.manifests.find(game_id);
-  return m == it->second.manifests.end() ? nullptr : &m->second;
 }
 
 std::optional<GameAvailability> PeerGameDB::game(const std::string& game_id) const {
@@ -140,29 +124,27 @@ std::vector<GameAvailability> PeerGameDB::games() const {
   return out;
 }
 
-std::optional<MergedManifest> merge_manifests(
-    const std::vector<std::pair<std::string, proto::Game>>& by_peer) {
-  if (by_peer.empty()) return std::nullopt;
-  // Group identical manifests; the largest group wins if it is a strict majority.
-  std::vector<std::pair<const proto::Game*, std::vector<std::string>>> groups;
-  for (const auto& [peer, game] : by_peer) {
-    auto it =
-        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return *g.first == game; });
-    if (it == groups.end()) {
-      groups.push_back({&game, {peer}});
-    } else {
-      it->second.push_back(peer);
-    }
+void ManifestVote::add(std::string peer, const proto::Sha256& digest, proto::Game manifest) {
+  votes_.emplace_back(std::move(peer), digest);
+  if (lead_ == 0) {
+    candidate_ = digest;
+    candidate_manifest_ = std::move(manifest);
+    lead_ = 1;
+  } else if (*candidate_ == digest) {
+    ++lead_;
+  } else {
+    --lead_;
   }
-  auto best = std::max_element(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
-    return a.second.size() < b.second.size();
-  });
-  if (best->second.size() * 2 <= by_peer.size()) return std::nullopt;
-  MergedManifest out{*best->first, best->second, {}};
-  for (const auto& g : groups) {
-    if (&g == &*best) continue;
-    out.dissenters.insert(out.dissenters.end(), g.second.begin(), g.second.end());
-  }
+}
+
+std::optional<MergedManifest> ManifestVote::result() const {
+  if (!candidate_) return std::nullopt;
+  // A strict majority, if there is one, is the final candidate; count to be sure.
+  MergedManifest out{candidate_manifest_, {}, {}};
+  for (const auto& [peer, digest] : votes_)
+    (digest == *candidate_ ? out.agreeing : out.dissenters).push_back(peer);
+  if (out.agreeing.size() * 2 <= votes_.size()) return std::nullopt;
+  std::sort(out.agreeing.begin(), out.agreeing.end());
   std::sort(out.dissenters.begin(), out.dissenters.end());
   return out;
 }

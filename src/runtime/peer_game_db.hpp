@@ -1,5 +1,8 @@
-// What the other peers have: their games, versions and last manifests. Pure data, owned by
-// the network thread; every answer is computed from what peers reported (no IO here).
+// What the other (verified) peers have: their games and versions, the summaries their
+// ListGames answers carried. Manifests are not kept here: a download fetches and holds its
+// own. Pure data, owned by the network thread; every answer is computed from what peers
+// reported (no IO here). Bounded: at most `max_peers` peers, and per peer at most the games
+// of one Games answer (the runtime keeps only catalog games of it).
 #pragma once
 
 #include "proto/messages.hpp"
@@ -34,7 +37,10 @@ struct GameAvailability {
 
 class PeerGameDB {
  public:
-  // Adds or refreshes a peer; returns true if it is new.
+  explicit PeerGameDB(std::size_t max_peers = 1024) : max_peers_(max_peers) {}
+
+  // Adds or refreshes a peer; returns true if it is new. A new peer beyond `max_peers` is
+  // not added (false, and peer() stays null).
   bool upsert_peer(PeerInfo info);
   // Forgets a peer and everything it reported; returns false if it was unknown.
   bool remove_peer(const std::string& peer_id);
@@ -43,21 +49,22 @@ class PeerGameDB {
   void touch(const std::string& peer_id, Clock::time_point when);
 
   // Replaces a peer's game list (answer to ListGames) and the revision it belongs to.
-  // Manifests of games whose version changed or that vanished are dropped.
   void set_games(const std::string& peer_id, std::vector<proto::GameSummary> games,
                  std::uint64_t rev);
-  // Keeps a peer's manifest if it matches the version the peer advertises for that game.
-  bool set_manifest(const std::string& peer_id, proto::Game manifest);
+  // A ListGames request to the peer starts now (whether it will succeed or not).
+  void note_refresh(const std::string& peer_id, Clock::time_point now);
 
   const PeerInfo* peer(const std::string& peer_id) const;
   std::vector<const PeerInfo*> peers() const;
   std::size_t peer_count() const { return peers_.size(); }
-  // Whether the peer's games must be (re)fetched: never fetched, or its rev moved on.
-  bool needs_refresh(const std::string& peer_id) const;
+  // Whether the peer's games should be (re)fetched now: never fetched or its rev moved on,
+  // and the last request is at least `min_interval` old (a peer that bumps its revision on
+  // every Pong is still asked only that often).
+  bool needs_refresh(const std::string& peer_id, Clock::time_point now,
+                     Clock::duration min_interval) const;
 
   std::optional<std::string> latest_version(const std::string& game_id) const;
   std::vector<std::string> peers_with(const std::string& game_id, const std::string& version) const;
-  const proto::Game* manifest(const std::string& peer_id, const std::string& game_id) const;
   std::vector<GameAvailability> games() const;
   std::optional<GameAvailability> game(const std::string& game_id) const;
 
@@ -65,9 +72,10 @@ class PeerGameDB {
   struct PeerState {
     PeerInfo info;
     std::optional<std::uint64_t> games_rev;  // rev of the list we hold
+    std::optional<Clock::time_point> asked;  // when the last ListGames started
     std::map<std::string, proto::GameSummary> games;
-    std::map<std::string, proto::Game> manifests;
   };
+  std::size_t max_peers_;
   std::map<std::string, PeerState> peers_;
 };
 
@@ -79,7 +87,22 @@ struct MergedManifest {
   std::vector<std::string> agreeing;
   std::vector<std::string> dissenters;
 };
-std::optional<MergedManifest> merge_manifests(
-    const std::vector<std::pair<std::string, proto::Game>>& by_peer);
+
+// The vote behind MergedManifest, holding one manifest at a time whatever the number of
+// peers (a majority vote in one pass: the candidate changes only when its lead drops to
+// zero). Each manifest comes with a digest of its canonical encoding.
+class ManifestVote {
+ public:
+  void add(std::string peer, const proto::Sha256& digest, proto::Game manifest);
+  std::size_t size() const noexcept { return votes_.size(); }
+  // The manifest more than half of the peers sent, if any.
+  std::optional<MergedManifest> result() const;
+
+ private:
+  std::vector<std::pair<std::string, proto::Sha256>> votes_;
+  std::optional<proto::Sha256> candidate_;
+  proto::Game candidate_manifest_;
+  std::size_t lead_ = 0;
+};
 
 }  // namespace lanspread::runtime

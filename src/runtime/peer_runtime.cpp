@@ -1,5 +1,8 @@
 #include "runtime/peer_runtime_impl.hpp"
 
+#include "library/hasher.hpp"
+#include "proto/codec.hpp"
+
 namespace lanspread::runtime {
 using asio::awaitable;
 using asio::use_awaitable;
@@ -49,6 +52,10 @@ boost::system::result<void> PeerRuntime::start() {
   if (!config_.unpacker) config_.unpacker = std::make_shared<install::LibarchiveUnpacker>();
   // Repair interrupted installs before anything looks at the games dir.
   recovered_ = recover_games(config_.games_dir, *config_.catalog);
+  // On a LAN a handshake takes milliseconds; a dial to an address where nobody answers must
+  // end (and stop sending) soon.
+  config_.transport.handshake_timeout =
+      std::min(config_.transport.handshake_timeout, config_.limits.handshake_timeout);
   auto identity = transport::Identity::load_or_create(config_.state_dir);
   if (!identity) return identity.error();
   peer_id_ = (*identity)->peer_id();
@@ -97,10 +104,10 @@ boost::system::result<void> PeerRuntime::start() {
       std::weak_ptr<PeerRuntime> w = self;
       PeerDiscovery::Handlers h;
       h.seen = [w](const DiscoveredPeer& p) {
-        if (auto s = w.lock()) s->on_seen(p);
+        if (auto s = w.lock()) s->on_seen(p, true);
       };
       h.lost = [w](const std::string& id) {
-        if (auto s = w.lock()) s->on_lost(id, "said goodbye or expired");
+        if (auto s = w.lock()) s->on_unannounced(id);
       };
       auto ok = self->discovery_->start(self->peer_id_, self->config_.name, self->port_,
                                         self->monitor_->revision(), std::move(h));
@@ -121,6 +128,8 @@ void PeerRuntime::stop() {
   auto done = closed.get_future();
   asio::post(io_, [self = shared_from_this(), &closed] {
     self->stopping_ = true;
+    self->probe_timer_.cancel();
+    for (auto& [ticket, wake] : self->dial_waiters_) wake->notify();
     auto finish = [self, &closed] {
       self->monitor_->stop();
       self->endpoint_->close();
@@ -174,6 +183,8 @@ awaitable<void> PeerRuntime::server_task() {
   for (;;) {
     auto conn = co_await endpoint_->accept();
     if (!conn) co_return;
+    // A peer that reached us proved its id: dials to it go before those to strangers.
+    dials_.contacted_by((*conn)->peer_id());
     asio::co_spawn(io_, server_->serve(*conn), asio::detached);
   }
 }
@@ -191,20 +202,6 @@ awaitable<void> PeerRuntime::ping_task() {
   }
 }
 
-awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> PeerRuntime::connect(
-    std::string id) {
-  const PeerInfo* p = peers_.peer(id);
-  if (p == nullptr) co_return make_error_code(errc::peer_gone);
-  const auto addresses = p->addresses;
-  boost::system::error_code last = make_error_code(errc::no_sources);
-  for (const auto& a : addresses) {
-    auto c = co_await endpoint_->dial(a, id);
-    if (c) co_return *c;
-    last = c.error();
-  }
-  co_return last;
-}
-
 awaitable<void> PeerRuntime::ping_one(std::string id) {
   busy_.insert(id);
   auto conn = co_await connect(id);
@@ -220,7 +217,8 @@ awaitable<void> PeerRuntime::ping_one(std::string id) {
     info.library_rev = std::get<proto::Pong>(*pong).library_rev;
     info.last_seen = Clock::now();
     peers_.upsert_peer(info);
-    if (peers_.needs_refresh(id)) co_await refresh(id);
+    if (peers_.needs_refresh(id, Clock::now(), config_.limits.min_refresh_interval))
+      co_await refresh(id);
     co_return;
   }
   if (++failures_[id] >= config_.ping_failures_before_prune) {
@@ -233,43 +231,32 @@ awaitable<void> PeerRuntime::refresh(std::string id) {
   const PeerInfo* p = peers_.peer(id);
   if (p == nullptr) co_return;
   const std::uint64_t rev = p->library_rev;
+  peers_.note_refresh(id, Clock::now());  // counts whether it works or not
   auto conn = co_await connect(id);
   if (!conn) co_return;
   auto games = co_await request(*conn, proto::ListGames{}, config_.request_timeout);
-  if (!games || !std::holds_alternative<proto::Games>(*games) || peers_.peer(id) == nullptr)
+  if (peers_.peer(id) == nullptr) co_return;
+  if (!games) {
+    emit(RuntimeFailure{"peer " + id.substr(0, 8),
+                        "its game list was refused (" + games.error().message() +
+                            "); asking again in " +
+                            std::to_string(config_.limits.min_refresh_interval.count() / 1000) +
+                            " s at the earliest"});
     co_return;
-  peers_.set_games(id, std::get<proto::Games>(*games).games, rev);
+  }
+  if (!std::holds_alternative<proto::Games>(*games)) co_return;
+  auto list = std::move(std::get<proto::Games>(*games).games);
+  // The library view shows catalog games only; nothing else a peer lists is kept.
+  std::erase_if(list,
+                [&](const proto::GameSummary& g) { return !config_.catalog->contains(g.id); });
+  peers_.set_games(id, std::move(list), rev);
   emit_snapshot();
   offer_to_downloads(id);
 }
 
-void PeerRuntime::on_seen(const DiscoveredPeer& d) {
-  if (d.id == peer_id_ || stopping_) return;
-  PeerInfo info;
-  info.peer_id = d.id;
-  info.name = d.name;
-  info.addresses = d.addresses;
-  info.library_rev = d.rev;
-  info.last_seen = Clock::now();
-  if (peers_.upsert_peer(info)) {
-    failures_[d.id] = 0;
-    emit(PeerJoined{view_of(info)});
-    emit(PeerCount{peers_.peer_count()});
-  }
-  if (peers_.needs_refresh(d.id) && !busy_.contains(d.id)) {
-    asio::co_spawn(
-        io_,
-        [self = shared_from_this(), id = d.id]() -> awaitable<void> {
-          self->busy_.insert(id);
-          co_await self->refresh(id);
-          self->busy_.erase(id);
-        },
-        asio::detached);
-  }
-}
-
 void PeerRuntime::on_lost(const std::string& id, const std::string& reason) {
   if (!peers_.remove_peer(id)) return;
+  dials_.set_verified(id, false);
   failures_.erase(id);
   withdraw_from_downloads(id);
   emit(PeerLeft{id, reason});
@@ -312,7 +299,8 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
     co_return std::nullopt;
   }
   const auto sources = peers_.peers_with(id, *latest);
-  std::vector<std::pair<std::string, proto::Game>> manifests;
+  // One manifest is held at a time (plus the one being read): the vote keeps digests.
+  ManifestVote vote;
   std::string last_error = "no answer";
   for (const auto& peer : sources) {
     auto conn = co_await connect(peer);
@@ -323,19 +311,27 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
     auto r = co_await request(*conn, proto::GetGame{id}, config_.request_timeout);
     if (!r) {
       last_error = r.error().message();
-    } else if (const auto* g = std::get_if<proto::Game>(&*r)) {
-      if (g->version == *latest) manifests.emplace_back(peer, *g);
+    } else if (auto* g = std::get_if<proto::Game>(&*r); g && g->version == *latest) {
+      auto game = std::make_shared<proto::Game>(std::move(*g));
+      const auto digest = co_await asio::co_spawn(
+          disk_,
+          [game]() -> awaitable<proto::Sha256> {
+            const std::string text = proto::encode_response(*game);
+            co_return library::sha256(
+                {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+          },
+          use_awaitable);
+      vote.add(peer, digest, std::move(*game));
     } else if (const auto* e = std::get_if<proto::Error>(&*r)) {
       last_error = e->message;
     }
   }
-  auto merged = merge_manifests(manifests);
+  auto merged = vote.result();
   if (!merged) {
-    why = manifests.empty() ? "no peer sent the manifest: " + last_error
-                            : "peers disagree about the files of version " + *latest;
+    why = vote.size() == 0 ? "no peer sent the manifest: " + last_error
+                           : "peers disagree about the files of version " + *latest;
     co_return std::nullopt;
   }
-  for (const auto& peer : merged->agreeing) peers_.set_manifest(peer, merged->manifest);
   co_return merged;
 }
 

@@ -3,7 +3,11 @@
 // restarted with backoff; the others keep running):
 //   server    - accepts QUIC connections and serves lanspread/1 from the library snapshot
 //   discovery - advertises this peer (rev follows the library) and feeds the peer DB
-//   ping      - pings peers, refetches games when a peer's rev moves, prunes dead peers
+//   ping      - pings peers, refetches games when a peer's rev moves (at most every 10 s),
+//               prunes dead peers
+// Discovered peers are candidates until they answer a Ping through a handshake that proved
+// their id; only then are they listed (PeerJoined). Dials go through a DialPlanner: never to
+// privileged ports, with per-address backoff and a bounded number of handshakes at once.
 //   monitor   - keeps the local library snapshot current (LibraryMonitor)
 // Commands are accepted from any thread; events are delivered on the network thread, so an
 // event sink must not block (queue and return).
@@ -14,6 +18,7 @@
 #include "runtime/commands.hpp"
 #include "runtime/library_monitor.hpp"
 #include "runtime/peer_discovery.hpp"
+#include "runtime/peer_limits.hpp"
 #include "transfer/download_settings.hpp"
 #include "transport/settings.hpp"
 
@@ -37,6 +42,9 @@ struct PeerConfig {
   std::chrono::milliseconds ping_interval{2000};
   std::chrono::milliseconds request_timeout{5000};
   int ping_failures_before_prune = 3;
+  // What peers can make us hold and do (peers, refreshes, dialling); its handshake timeout
+  // also bounds transport.handshake_timeout.
+  PeerLimits limits;
   unsigned disk_threads = 2;
   // Extracts archives on install; null: the libarchive unpacker.
   std::shared_ptr<const install::Unpacker> unpacker;
@@ -65,7 +73,8 @@ class PeerRuntimeHandle {
   // The network thread's executor: front ends (the HTTP API) run their IO on it, so that
   // events and their own handlers never race.
   boost::asio::any_io_executor executor() const;
-  // Tells the runtime about a peer directly (no discovery needed). Thread-safe.
+  // Tells the runtime about a peer directly (no discovery needed; loopback addresses are
+  // allowed, unlike from announcements). It is listed once it answers. Thread-safe.
   void add_peer(DiscoveredPeer peer);
 
  private:

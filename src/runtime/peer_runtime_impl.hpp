@@ -1,6 +1,7 @@
 // Internal to the runtime module: the PeerRuntime behind PeerRuntimeHandle. Its member
-// functions live in peer_runtime.cpp (tasks, peers, commands) and peer_operations.cpp
-// (downloads and install-side operations). Network thread only, unless a comment says so.
+// functions live in peer_runtime.cpp (tasks, pings, refreshes, commands), peer_dialing.cpp
+// (discovered peers, dialling, verification) and peer_operations.cpp (downloads and
+// install-side operations). Network thread only, unless a comment says so.
 #pragma once
 
 #include "runtime/peer_runtime.hpp"
@@ -12,6 +13,7 @@
 #include "install/transaction.hpp"
 #include "library/version.hpp"
 
+#include "runtime/dial_planner.hpp"
 #include "runtime/download_task.hpp"
 #include "runtime/error.hpp"
 #include "runtime/game_server.hpp"
@@ -49,7 +51,10 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   PeerRuntime(PeerConfig config, EventSink sink)
       : config_(std::move(config)),
         sink_(std::move(sink)),
-        disk_(std::max(1u, config_.disk_threads)) {}
+        disk_(std::max(1u, config_.disk_threads)),
+        peers_(config_.limits.max_peers),
+        dials_(config_.limits),
+        probe_timer_(io_) {}
 
   boost::system::result<void> start();
   void stop();
@@ -59,7 +64,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
     });
   }
   void add_peer(DiscoveredPeer p) {
-    asio::post(io_, [self = shared_from_this(), p = std::move(p)] { self->on_seen(p); });
+    asio::post(io_, [self = shared_from_this(), p = std::move(p)] { self->on_seen(p, false); });
   }
 
   std::string peer_id_;
@@ -76,8 +81,19 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
                          monitor_ ? monitor_->revision() : 0});
   }
   PeerView view_of(const PeerInfo& p) const;
-  void on_seen(const DiscoveredPeer& p);
+  // A peer was announced (`announced`) or named by a local caller: a candidate to probe.
+  void on_seen(const DiscoveredPeer& p, bool announced);
+  // Its announcement is gone: forgotten, and dropped from the list if it was there.
+  void on_unannounced(const std::string& id);
+  // It answered a Ping over a handshake that proved its id: listed from now on.
+  void on_verified(const std::string& id, std::uint64_t rev);
+  // Dropped from the list (it stays a candidate while it is announced).
   void on_lost(const std::string& id, const std::string& reason);
+  // Hands free handshake slots to waiting dials and starts due probes.
+  void pump_dials();
+  awaitable<void> probe(std::string id);
+  // Starts a refresh of the peer's games if they are stale and the interval allows.
+  void maybe_refresh(const std::string& id);
   void on_command(PeerCommand c);
 
   awaitable<void> supervise(std::string name, std::function<awaitable<void>()> task);
@@ -112,7 +128,14 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   std::shared_ptr<LibraryMonitor> monitor_;
   std::shared_ptr<GameServer> server_;
   std::unique_ptr<PeerDiscovery> discovery_;
-  PeerGameDB peers_;
+  PeerGameDB peers_;  // verified peers only
+  DialPlanner dials_;
+  std::map<std::string, DiscoveredPeer> announced_;  // latest announcement of each candidate
+  // Connections we dialled, by peer: reused while open.
+  std::map<std::string, std::weak_ptr<transport::Connection>> links_;
+  std::map<DialPlanner::Ticket, std::shared_ptr<transport::Signal>> dial_waiters_;
+  asio::steady_timer probe_timer_;
+  std::optional<Clock::time_point> probe_timer_at_;
   struct RunningOperation {
     ActiveOperation state;
     std::stop_source stop;

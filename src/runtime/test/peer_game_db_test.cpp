@@ -5,6 +5,8 @@
 namespace lanspread::runtime {
 namespace {
 
+using namespace std::chrono_literals;
+
 proto::GameSummary dl(std::string id, std::string version, std::uint64_t size = 10) {
   return {std::move(id), std::move(version), size, true, false};
 }
@@ -46,31 +48,45 @@ TEST(PeerGameDB, LatestVersionAndItsPeers) {
   EXPECT_EQ(db.games().size(), 2u);
 }
 
-// Guards against keeping a stale manifest after a peer updated or removed the game.
-TEST(PeerGameDB, ManifestsFollowTheAdvertisedVersion) {
-  PeerGameDB db;
-  db.upsert_peer(peer("p1"));
-  db.set_games("p1", {dl("xonotic", "1")}, 1);
-  EXPECT_FALSE(db.set_manifest("p1", manifest("xonotic", "2")));  // not what it advertises
-  EXPECT_TRUE(db.set_manifest("p1", manifest("xonotic", "1")));
-  EXPECT_NE(db.manifest("p1", "xonotic"), nullptr);
-  db.set_games("p1", {dl("xonotic", "2")}, 2);
-  EXPECT_EQ(db.manifest("p1", "xonotic"), nullptr);
-  EXPECT_TRUE(db.set_manifest("p1", manifest("xonotic", "2")));
-  db.set_games("p1", {}, 3);
-  EXPECT_EQ(db.manifest("p1", "xonotic"), nullptr);
-  EXPECT_FALSE(db.set_manifest("nobody", manifest("xonotic", "2")));
-}
-
 // Guards against refetching game lists on every ping, or never refetching after a change.
 TEST(PeerGameDB, RefreshOnlyWhenTheRevisionMoves) {
   PeerGameDB db;
+  const auto t = Clock::now();
   db.upsert_peer(peer("p1", 5));
-  EXPECT_TRUE(db.needs_refresh("p1"));
+  EXPECT_TRUE(db.needs_refresh("p1", t, 10s));
+  db.note_refresh("p1", t);
   db.set_games("p1", {}, 5);
-  EXPECT_FALSE(db.needs_refresh("p1"));
+  EXPECT_FALSE(db.needs_refresh("p1", t + 20s, 10s));
   EXPECT_FALSE(db.upsert_peer(peer("p1", 6)));  // known peer, new revision
-  EXPECT_TRUE(db.needs_refresh("p1"));
+  EXPECT_TRUE(db.needs_refresh("p1", t + 20s, 10s));
+}
+
+// Guards against a peer that bumps its revision on every Pong making us refetch its list
+// (and parse its answer) every ping: at most one request per interval, whatever it says.
+TEST(PeerGameDB, RefreshesAPeerAtMostOncePerInterval) {
+  PeerGameDB db;
+  const auto t = Clock::now();
+  db.upsert_peer(peer("p1", 1));
+  int asked = 0;
+  for (auto now = t; now < t + 60s; now += 2s) {  // a Pong every 2 s, each with a new rev
+    db.upsert_peer(peer("p1", static_cast<std::uint64_t>(2 + (now - t) / 2s)));
+    if (!db.needs_refresh("p1", now, 10s)) continue;
+    ++asked;
+    db.note_refresh("p1", now);
+    if (asked % 2 == 0) db.set_games("p1", {}, 0);  // answered or refused: the same bound
+  }
+  EXPECT_EQ(asked, 6);
+}
+
+// Guards against the table of peers growing without bound.
+TEST(PeerGameDB, BoundsThePeers) {
+  PeerGameDB db(2);
+  EXPECT_TRUE(db.upsert_peer(peer("a")));
+  EXPECT_TRUE(db.upsert_peer(peer("b")));
+  EXPECT_FALSE(db.upsert_peer(peer("c")));
+  EXPECT_EQ(db.peer(std::string("c")), nullptr);
+  EXPECT_FALSE(db.upsert_peer(peer("a", 7)));  // known peers still update
+  EXPECT_EQ(db.peer("a")->library_rev, 7u);
 }
 
 // Guards against dead peers staying in the view (downloads would be planned from them).
@@ -88,18 +104,41 @@ TEST(PeerGameDB, PruneAndRemove) {
   EXPECT_FALSE(db.remove_peer("fresh"));
 }
 
-// Guards against trusting one peer's manifest when the others disagree with it.
-TEST(PeerGameDB, MergeTakesTheMajorityManifest) {
-  auto good = manifest("x", "1", 1);
-  auto bad = manifest("x", "1", 2);
-  auto m = merge_manifests({{"a", good}, {"b", bad}, {"c", good}});
-  ASSERT_TRUE(m);
-  EXPECT_EQ(m->manifest, good);
-  EXPECT_EQ(m->agreeing, (std::vector<std::string>{"a", "c"}));
-  EXPECT_EQ(m->dissenters, std::vector<std::string>{"b"});
-  EXPECT_FALSE(merge_manifests({{"a", good}, {"b", bad}}));  // no majority
-  EXPECT_FALSE(merge_manifests({}));
-  EXPECT_TRUE(merge_manifests({{"a", good}}));
+// Guards against trusting one peer's manifest when the others disagree with it, in any order
+// of answers (the vote holds one manifest at a time).
+TEST(PeerGameDB, VoteTakesTheMajorityManifest) {
+  const auto good = manifest("x", "1", 1);
+  const auto bad = manifest("x", "1", 2);
+  const auto other = manifest("x", "1", 3);
+  proto::Sha256 g, b, o;
+  g.bytes.fill(1);
+  b.bytes.fill(2);
+  o.bytes.fill(3);
+  auto vote = [&](std::vector<std::pair<std::string, int>> answers) {
+    ManifestVote v;
+    for (const auto& [peer, which] : answers) {
+      if (which == 1) v.add(peer, g, good);
+      if (which == 2) v.add(peer, b, bad);
+      if (which == 3) v.add(peer, o, other);
+    }
+    return v.result();
+  };
+  using Votes = std::vector<std::pair<std::string, int>>;
+  const std::pair<Votes, std::vector<std::string>> cases[] = {
+      {{{"a", 1}, {"b", 2}, {"c", 1}}, {"a", "c"}},
+      {{{"b", 2}, {"a", 1}, {"c", 1}}, {"a", "c"}},
+      {{{"b", 2}, {"d", 3}, {"a", 1}, {"c", 1}, {"e", 1}}, {"a", "c", "e"}}};
+  for (const auto& [votes, agreeing] : cases) {
+    auto m = vote(votes);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->manifest, good);
+    EXPECT_EQ(m->agreeing, agreeing);
+    EXPECT_EQ(m->dissenters.front(), "b");
+  }
+  EXPECT_FALSE(vote({{"a", 1}, {"b", 2}}));  // no majority
+  EXPECT_FALSE(vote({{"a", 1}, {"b", 2}, {"c", 3}}));
+  EXPECT_FALSE(vote({}));
+  EXPECT_TRUE(vote({{"a", 1}}));
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ struct TestPeer {
     c.ping_interval = 200ms;
     c.request_timeout = 2s;
     c.ping_failures_before_prune = 2;
+    c.limits.min_refresh_interval = 100ms;  // its own test is in peer_game_db_test
     c.monitor.debounce = 50ms;
     c.monitor.scan.chunk_size = 65536;
     config = c;

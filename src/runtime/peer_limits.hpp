@@ -1,0 +1,36 @@
+// What other peers can make this runtime hold and do: every bound on peers, their answers
+// and dialling, with its default, in one place (docs/security.md, "Peers, answers and
+// dialling"). PeerConfig carries one; tests shrink the times.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace lanspread::runtime {
+
+struct PeerLimits {
+  // Peers known at once, announced or verified (the mDNS browser keeps at most as many).
+  std::size_t max_peers = 1024;
+  // A peer's game list is fetched again at most this often, whatever its Pong or its
+  // announcement says about its library revision.
+  std::chrono::milliseconds min_refresh_interval{10'000};
+
+  // Outgoing QUIC handshakes in flight at once; further dials wait in a queue.
+  std::size_t max_handshakes = 16;
+  // A handshake that has not finished by then has failed (applied to the QUIC endpoint;
+  // on a LAN a handshake takes milliseconds, this leaves room for two lost packets).
+  std::chrono::milliseconds handshake_timeout{2500};
+  // An address that did not answer waits this long before it is dialled again, doubling
+  // with each further failure up to the max. So is every unanswered port of one host.
+  std::chrono::milliseconds backoff_initial{10'000};
+  std::chrono::milliseconds backoff_max{60'000};
+  // Addresses of one announcement that are dialled (the first ones, IPv4 first).
+  std::size_t max_addresses_per_peer = 8;
+  // Announced ports below this (privileged services) and port 0 are never dialled.
+  std::uint16_t min_port = 1024;
+  // Addresses and hosts whose dial history (backoff) is remembered.
+  std::size_t max_tracked_addresses = 8192;
+};
+
+}  // namespace lanspread::runtime
