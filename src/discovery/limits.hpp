@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace lanspread::discovery {
 
@@ -18,8 +19,14 @@ inline constexpr std::size_t kMaxRecordsPerMessage = 512;
 inline constexpr std::size_t kMaxPointerJumps = 64;
 // Bounds of what a remote peer may make us hold.
 inline constexpr std::size_t kMaxTxtEntries = 64;
-inline constexpr std::size_t kMaxCachedRecords = 4096;
+// 1,024 peers with PTR, SRV, TXT and an address on two interfaces fit.
+inline constexpr std::size_t kMaxCachedRecords = 8192;
+// Distinct instances (peers) in the cache; each holds at most one SRV and one TXT per
+// interface, and its host name at most kMaxAddressesPerPeer addresses per interface.
 inline constexpr std::size_t kMaxPeers = 1024;
 inline constexpr std::size_t kMaxAddressesPerPeer = 16;
+// A received record's TTL is cut to this (seconds), so a forged record that nobody refreshes
+// is gone within minutes whatever TTL it claimed; real peers answer the refresh queries.
+inline constexpr std::uint32_t kMaxRecordTtl = 600;
 
 }  // namespace lanspread::discovery

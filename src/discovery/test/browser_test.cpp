@@ -264,5 +264,123 @@ TEST(Browser, BoundsTheCache) {
   EXPECT_GT(b.cached_records(), 1000u);
 }
 
+// A forged announcement as an attacker would send it: PTR, SRV (port, host), TXT (id), A,
+// with the TTL it likes.
+dns::Message forged(const std::string& label, const std::string& id, const std::string& ip,
+                    std::uint16_t port, std::uint32_t ttl = 4500) {
+  const auto service = dns::name_from_dotted(kServiceType);
+  const auto instance = dns::prepend(label, service);
+  const auto host = dns::name_from_dotted(label + ".local");
+  dns::Message m;
+  m.flags = dns::kFlagResponse;
+  m.answers.push_back({service, static_cast<std::uint16_t>(dns::RrType::ptr), dns::kClassIn, false,
+                       ttl, dns::PtrData{instance}});
+  m.additionals.push_back({instance, static_cast<std::uint16_t>(dns::RrType::srv), dns::kClassIn,
+                           true, ttl, dns::SrvData{0, 0, port, host}});
+  m.additionals.push_back({instance, static_cast<std::uint16_t>(dns::RrType::txt), dns::kClassIn,
+                           true, ttl, dns::TxtData{{"v=1", "id=" + id}}});
+  m.additionals.push_back({host, static_cast<std::uint16_t>(dns::RrType::a), dns::kClassIn, true,
+                           ttl, dns::AData{boost::asio::ip::make_address_v4(ip)}});
+  return m;
+}
+
+// Guards against one peer's records filling the cache: an instance keeps one SRV and one TXT
+// per interface (the newest), its host 16 addresses per interface; records of names no
+// lanspread instance uses are not kept at all.
+TEST(Browser, BoundsRecordsPerInstanceAndIgnoresStrangers) {
+  const Settings s = short_ttl();
+  Browser b(s, "self-id", 13);
+  const auto eth = iface(2, "10.0.0.9", "fe80::9");
+  b.on_response(forged("bob", "bobid", "10.0.0.20", 47000), eth, t0);
+  const std::size_t base = b.cached_records();
+  auto m = forged("bob", "bobid", "10.0.0.20", 47000);
+  for (int i = 0; i < 200; ++i) {
+    m.additionals[1].rdata = dns::TxtData{{"v=1", "id=bobid", "n=" + std::to_string(i)}};
+    m.additionals.push_back({dns::name_from_dotted("bob.local"),
+                             static_cast<std::uint16_t>(dns::RrType::a), dns::kClassIn, false, 100,
+                             dns::AData{boost::asio::ip::address_v4(0x0a000100u + i)}});
+    b.on_response(m, eth, t0 + std::chrono::milliseconds(i));
+    m.additionals.pop_back();
+  }
+  EXPECT_EQ(b.cached_records(), base + kMaxAddressesPerPeer - 1);  // one A was there already
+  EXPECT_GT(b.stats().records_refused, 0u);
+  ASSERT_EQ(b.peers().size(), 1u);
+  EXPECT_EQ(b.peers()[0].txt.at("n"), "199");  // the newest TXT wins
+  EXPECT_LE(b.peers()[0].addresses.size(), kMaxAddressesPerPeer);
+
+  // SRV and TXT of an instance nobody pointed to, and another host's addresses: not kept.
+  auto stray = forged("eve", "eveid", "10.0.0.30", 47000);
+  stray.answers.clear();
+  const std::size_t before = b.cached_records();
+  b.on_response(stray, eth, t0 + 1s);
+  EXPECT_EQ(b.cached_records(), before);
+}
+
+// Guards against a forged record that claims a TTL of days staying (and being dialled) for
+// days: a received TTL is cut to ten minutes, and nobody answers the refresh queries.
+TEST(Browser, CutsTheTtlOfReceivedRecords) {
+  Settings s;
+  Browser b(s, "self-id", 14);
+  const auto eth = iface(2, "10.0.0.9", "fe80::9");
+  ASSERT_EQ(
+      only<PeerSeen>(b.on_response(forged("bob", "bobid", "10.0.0.20", 47000, 86400 * 7), eth, t0))
+          .size(),
+      1u);
+  EXPECT_TRUE(
+      only<PeerLost>(b.tick(t0 + std::chrono::seconds(kMaxRecordTtl) - 1s, {eth}).events).empty());
+  EXPECT_EQ(only<PeerLost>(b.tick(t0 + std::chrono::seconds(kMaxRecordTtl), {eth}).events).size(),
+            1u);
+}
+
+// Guards against a flood of forged instances hiding real peers for good: the cache holds at
+// most 1,024 instances, and when room frees the browser asks for PTRs again soon, so a peer
+// refused during the flood is found once the flood has expired.
+TEST(Browser, CapsInstancesAndAsksAgainWhenRoomFrees) {
+  Settings s;
+  s.query_max_interval = std::chrono::minutes(60);
+  Browser b(s, "self-id", 15);
+  const auto eth = iface(2, "10.0.0.9", "fe80::9");
+  b.start(t0);
+  const auto ttl = std::chrono::seconds(kMaxRecordTtl);
+  for (std::size_t i = 0; i < kMaxPeers + 10; ++i) {
+    b.on_response(forged("f" + std::to_string(i), "fid" + std::to_string(i),
+                         "10.0.1." + std::to_string(i % 250 + 1), 47000, kMaxRecordTtl),
+                  eth, t0);
+  }
+  EXPECT_EQ(b.peers().size(), kMaxPeers);
+  EXPECT_TRUE(
+      only<PeerSeen>(b.on_response(forged("real", "realid", "10.0.0.2", 47000, 120), eth, t0 + 1s))
+          .empty());
+  // The PTR queries back off (to 512 s) while the flood lives; then it expires.
+  for (auto t = t0; t < t0 + ttl - 1s;) t = std::min(*b.tick(t, {eth}).next, t0 + ttl - 1s);
+  auto after = b.tick(t0 + ttl, {eth});
+  EXPECT_EQ(only<PeerLost>(after.events).size(), kMaxPeers);
+  ASSERT_TRUE(after.next);
+  EXPECT_LE(*after.next, t0 + ttl + 2s);  // a PTR query soon, not in eight minutes
+}
+
+// Guards against per-packet work that grows with the cache (a flood makes every later packet
+// expensive): a packet about one peer recomputes that peer only, and a tick with nothing due
+// recomputes nothing.
+TEST(Browser, WorkPerPacketIsProportionalToThePacket) {
+  Settings s;
+  Browser b(s, "self-id", 16);
+  const auto eth = iface(2, "10.0.0.9", "fe80::9");
+  for (int i = 0; i < 1000; ++i) {
+    b.on_response(forged("f" + std::to_string(i), "fid" + std::to_string(i),
+                         "10.0.1." + std::to_string(i % 250 + 1), 47000),
+                  eth, t0);
+  }
+  ASSERT_EQ(b.peers().size(), 1000u);
+  const auto before = b.stats().instances_assembled;
+  auto seen = only<PeerSeen>(b.on_response(forged("real", "realid", "10.0.0.2", 47000), eth, t0));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].peer.id, "realid");
+  EXPECT_EQ(b.stats().instances_assembled - before, 1u);
+  const auto quiet = b.stats().instances_assembled;
+  b.tick(t0 + 1s, {eth});
+  EXPECT_EQ(b.stats().instances_assembled, quiet);
+}
+
 }  // namespace
 }  // namespace lanspread::discovery
