@@ -14,6 +14,9 @@ void PeerRuntime::on_seen(const DiscoveredPeer& d, bool announced) {
     return;  // nothing we may dial, or no room: it stays unknown
   }
   announced_[d.id] = d;
+  // A newcomer may have replaced a failing candidate in the planner: forget that one here too.
+  if (announced_.size() > dials_.peer_count())
+    std::erase_if(announced_, [&](const auto& kv) { return !dials_.knows(kv.first); });
   if (const PeerInfo* p = peers_.peer(d.id)) {
     // Listed already: follow its announcement (name, addresses, library revision).
     PeerInfo info = *p;
@@ -30,6 +33,7 @@ void PeerRuntime::on_seen(const DiscoveredPeer& d, bool announced) {
 void PeerRuntime::on_unannounced(const std::string& id) {
   dials_.forget(id);
   announced_.erase(id);
+  links_.erase(id);
   on_lost(id, "said goodbye or expired");
   pump_dials();
 }
