@@ -444,7 +444,7 @@ Browser::Tick Browser::tick(Clock::time_point now, const std::vector<NetInterfac
       // Every peer's PTR has the same name: one refresh query per interface and second
       // serves them all (the answers come back together).
       auto [last, fresh] = ptr_refreshed_.try_emplace(e.ifindex, now);
-      if (!fresh && now - last->second < std::chrono::seconds(1)) continue;
+      if (!fresh && now - last->second < kPtrRefreshSpacing) continue;
       last->second = now;
     }
     if (!asked
@@ -457,7 +457,7 @@ Browser::Tick Browser::tick(Clock::time_point now, const std::vector<NetInterfac
   }
   // Instances known by PTR but missing SRV, TXT or addresses. Bounded per tick so a flood of
   // bare PTR records cannot turn into a query storm.
-  for (std::size_t budget = 16;
+  for (std::size_t budget = kMaxResolveQueriesPerTick;
        budget > 0 && !resolve_queue_.empty() && std::get<0>(*resolve_queue_.begin()) <= now;
        --budget) {
     const auto [due, instance_key, ifindex] = *resolve_queue_.begin();

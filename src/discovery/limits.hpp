@@ -1,6 +1,7 @@
 // Bounds every received mDNS packet is checked against (docs/discovery.md, "Limits").
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -28,5 +29,10 @@ inline constexpr std::size_t kMaxAddressesPerPeer = 16;
 // A received record's TTL is cut to this (seconds), so a forged record that nobody refreshes
 // is gone within minutes whatever TTL it claimed; real peers answer the refresh queries.
 inline constexpr std::uint32_t kMaxRecordTtl = 600;
+// Queries the browser sends per tick to resolve instances known only by PTR, so a flood of
+// bare PTR records cannot turn into a query storm.
+inline constexpr std::size_t kMaxResolveQueriesPerTick = 16;
+// Every peer's PTR has the same name: one refresh query per interface this often serves all.
+inline constexpr std::chrono::milliseconds kPtrRefreshSpacing{1000};
 
 }  // namespace lanspread::discovery

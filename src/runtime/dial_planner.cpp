@@ -33,8 +33,6 @@ std::uint16_t port_of(const transport::Address& a) {
   return 0;
 }
 
-constexpr int kMaxUnansweredDialsPerHost = 2;
-
 std::int64_t ticks(Clock::time_point t) {
   return t.time_since_epoch().count();
 }
@@ -175,7 +173,7 @@ bool DialPlanner::allowed(const std::string& key, Clock::time_point now) const {
   // Ports of a host that never answered are dialled two at a time, and back off together
   // once two have failed, so announcements cannot spread dials over many ports of a victim.
   const HostState& h = hosts_.at(a.host);
-  if (h.busy >= kMaxUnansweredDialsPerHost) return false;
+  if (h.busy >= limits_.max_unanswered_dials_per_host) return false;
   return h.failing_ports < 2 || (h.next <= now && h.busy == 0);
 }
 
@@ -351,7 +349,7 @@ std::optional<Clock::time_point> DialPlanner::next_probe() const {
       Clock::time_point at = a.next;
       if (!a.answered) {
         const HostState& h = hosts_.at(a.host);
-        if (h.busy > 0 && (h.failing_ports >= 2 || h.busy >= kMaxUnansweredDialsPerHost))
+        if (h.busy > 0 && (h.failing_ports >= 2 || h.busy >= limits_.max_unanswered_dials_per_host))
           continue;  // due when a running dial ends, which wakes the runtime anyway
         if (h.failing_ports >= 2) at = std::max(at, h.next);
       }

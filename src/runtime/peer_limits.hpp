@@ -25,6 +25,9 @@ struct PeerLimits {
   // with each further failure up to the max. So is every unanswered port of one host.
   std::chrono::milliseconds backoff_initial{10'000};
   std::chrono::milliseconds backoff_max{60'000};
+  // Ports of one host that never answered are dialled this many at a time; once two of them
+  // have failed, the host backs off as a whole (one dial per backoff period).
+  int max_unanswered_dials_per_host = 2;
   // Addresses of one announcement that are dialled (the first ones, IPv4 first).
   std::size_t max_addresses_per_peer = 8;
   // Announced ports below this (privileged services) and port 0 are never dialled.
