@@ -79,6 +79,16 @@ Response ApiServer::game_action(const Request& req, std::string_view rest) {
   const auto slash = rest.find('/');
   const std::string id(rest.substr(0, slash));
   const std::string action(slash == std::string_view::npos ? "" : rest.substr(slash + 1));
+  if (slash == std::string_view::npos) {  // GET /api/v1/games/{id}: one game
+    if (req.method() != http::verb::get)
+      return error_json(req, http::status::method_not_allowed, "method", "use GET");
+    auto one = state_->game_json(id);
+    if (!one) {
+      return error_json(req, http::status::not_found, "not_found",
+                        "'" + id + "' is not a catalog game");
+    }
+    return make_json(req, http::status::ok, json::serialize(*one));
+  }
   if (req.method() != http::verb::post)
     return error_json(req, http::status::method_not_allowed, "method", "use POST");
   const runtime::GameView* game = nullptr;

@@ -69,16 +69,28 @@ json::value AppState::status_json() const {
                       {"event_seq", events.next_seq() - 1}};
 }
 
+namespace {
+json::value with_operation(const runtime::GameView& g,
+                           const std::map<std::string, runtime::ActiveOperation>& operations) {
+  json::value v = to_json(g);
+  if (auto it = operations.find(g.info.id); it != operations.end()) {
+    v.as_object()["active_operation"] = to_json(it->second);
+  }
+  return v;
+}
+}  // namespace
+
 json::value AppState::games_json() const {
   json::array games;
-  for (const auto& g : library.games) {
-    json::value v = to_json(g);
-    if (auto it = operations.find(g.info.id); it != operations.end()) {
-      v.as_object()["active_operation"] = to_json(it->second);
-    }
-    games.push_back(std::move(v));
-  }
+  for (const auto& g : library.games) games.push_back(with_operation(g, operations));
   return json::object{{"games", std::move(games)}, {"local_revision", library.local_revision}};
+}
+
+std::optional<json::value> AppState::game_json(std::string_view id) const {
+  for (const auto& g : library.games) {
+    if (g.info.id == id) return with_operation(g, operations);
+  }
+  return std::nullopt;
 }
 
 json::value AppState::peers_json() const {

@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 
 namespace lanspread::app {
@@ -31,6 +32,8 @@ struct AppState {
 
   boost::json::value status_json() const;
   boost::json::value games_json() const;
+  // One game of games_json(), or nullopt when `id` is not a catalog game.
+  std::optional<boost::json::value> game_json(std::string_view id) const;
   boost::json::value peers_json() const;
 };
 

@@ -1,5 +1,6 @@
 #include "app/serve_command.hpp"
 
+#include "app/api_address.hpp"
 #include "app/api_key.hpp"
 #include "app/api_server.hpp"
 #include "app/paths.hpp"
@@ -19,7 +20,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -35,7 +35,7 @@ struct ServeArgs {
   std::string catalog;
   std::string name;
   std::uint16_t port = 7979;
-  std::string api = "127.0.0.1:7878";
+  std::string api = kDefaultApiAddress;
   std::string party_key_file;
 };
 
@@ -50,24 +50,6 @@ std::optional<std::array<std::uint8_t, 32>> read_party_key(const std::string& pa
   const auto digest =
       library::sha256({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
   return digest.bytes;
-}
-
-// "127.0.0.1:7878", "[::1]:7878", "localhost:7878".
-std::optional<boost::asio::ip::tcp::endpoint> parse_api(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code ec;
-  const auto addr = boost::asio::ip::make_address(host, ec);
-  unsigned port = 0;
-  const std::string port_text = text.substr(colon + 1);
-  auto [p, perr] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec || perr != std::errc{} || p != port_text.data() + port_text.size() || port > 65535)
-    return std::nullopt;
-  return boost::asio::ip::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
 }
 
 // What the daemon keeps for its front ends; touched only on the network thread.
@@ -158,7 +140,7 @@ std::string host_name() {
 }
 
 int run_serve(const ServeArgs& args) {
-  const auto api_address = parse_api(args.api);
+  const auto api_address = parse_api_address(args.api);
   if (!api_address) {
     spdlog::error("--api {}: expected ADDRESS:PORT, e.g. 127.0.0.1:7878", args.api);
     return 1;
