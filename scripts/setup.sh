@@ -16,6 +16,8 @@ PACKAGES=(
   # the web UI's end-to-end test drives Debian's chromium headless (playwright-core, no
   # browser download); fonts so pages render with real glyphs
   chromium fonts-dejavu-core
+  # packaging (cpack -G DEB: dpkg-shlibdeps; its test: readelf, systemd-analyze)
+  dpkg-dev binutils systemd
 )
 
 missing=()
