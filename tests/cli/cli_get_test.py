@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""`lanspread get` as a person uses it: in a terminal (a pseudo-terminal), against two real
+daemons on hosts in network namespaces (a seeder and a downloader), the CLI running in the
+downloader's namespace. Usage: cli_get_test.py --tool <lanspread binary>"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_support  # noqa: E402
+from cli_support import GAME, PtyRun, game, harness  # noqa: E402
+
+SIZE = 6 * harness.CHUNK  # at 100 Mbit/s about 4 s: many redraws
+SLOW_SIZE = 12 * harness.CHUNK  # at 40 Mbit/s the first chunks end after about 7 s
+PERCENT = re.compile(rb"downloading\s+(\d+)%")
+
+
+def downloading_percents(output):
+    """The percent of every drawing of the download line, in order."""
+    return [int(m.group(1)) for m in PERCENT.finditer(output)]
+
+
+class GetInATerminal(harness.TestCase):
+    def get(self, downloader):
+        run = PtyRun(cli_support.cli_argv(downloader, "get", GAME))
+        self.addCleanup(run.close)
+        return run
+
+    def test_progress_line_is_redrawn_and_the_game_installed(self):
+        """Guards against a `get` that prints a wall of lines (or nothing) instead of one
+        live line, whose percent goes backwards or never reaches 100, or that exits before
+        the game is installed."""
+        seeder, downloader = cli_support.seeder_and_downloader(self, SIZE, rate="100mbit")
+        run = self.get(downloader)
+        code = run.wait(120)
+        out = run.output
+        self.assertEqual(code, 0, run.text())
+        percents = downloading_percents(out)
+        self.assertGreaterEqual(len(set(percents)), 3, run.text())
+        self.assertEqual(percents, sorted(percents), run.text())
+        self.assertEqual(percents[-1], 100, run.text())
+        # Redrawn in place: each drawing starts with a carriage return, and the download
+        # takes one line of the screen.
+        self.assertGreaterEqual(out.count(b"\r"), len(percents))
+        lines = [l for l in out.replace(b"\r\n", b"\n").split(b"\n") if b"downloading" in l]
+        self.assertEqual(len(lines), 1, run.text())
+        self.assertRegex(lines[0].split(b"\r")[-1].decode(), r"B/s .*ETA .*peer")
+        self.assertIn(b"openarena: installed", out)
+        harness.assert_same_tree(os.path.join(seeder.games, GAME, "baseoa"),
+                                 os.path.join(downloader.games, GAME, "local", "baseoa"))
+
+    def test_ctrl_c_cancels_the_download(self):
+        """Guards against Ctrl-C leaving a download running in the daemon (or half a game
+        on disk), and against an exit code that says nothing happened."""
+        _, downloader = cli_support.seeder_and_downloader(self, SLOW_SIZE, rate="40mbit")
+        run = self.get(downloader)
+        started = run.read_until(lambda o: any(0 < p < 100 for p in downloading_percents(o)),
+                                 60)
+        self.assertTrue(started, run.text())
+        run.ctrl_c()
+        code = run.wait(40)
+        self.assertEqual(code, 130, run.text())
+        self.assertIn(b"download cancelled", run.output)
+        oa = game(downloader.api.json("/api/v1/games"))
+        self.assertIsNone(oa.get("active_operation"), oa)
+        self.assertFalse(oa.get("downloaded"), oa)
+        root = os.path.join(downloader.games, GAME)
+        for gone in ("version.ini", "baseoa/pak0.pk3", "local"):
+            self.assertFalse(os.path.exists(os.path.join(root, gone)), gone)
+
+
+if __name__ == "__main__":
+    harness.main()
