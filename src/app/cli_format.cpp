@@ -139,7 +139,8 @@ std::string progress_line(const OperationView& op, std::size_t width) {
   if (download && op.total > 0) {
     parts.push_back({format_size(op.done) + " / " + format_size(op.total), 40});
   }
-  if (download && op.phase == "downloading") {
+  // Speed, ETA and peers while bytes are missing; at 100 % they are noise.
+  if (download && op.phase == "downloading" && (!pct || *pct < 100)) {
     if (op.stalled_seconds && *op.stalled_seconds >= 5) {
       parts.push_back({"stalled " + format_duration(*op.stalled_seconds), 80});
     } else if (op.bytes_per_second) {

@@ -199,7 +199,6 @@ class ActionRun {
       view_.say("the daemon did not take the cancel: " + printable(reply->error_message()));
   }
 
-
   int gave_up() {
     view_.close();
     if (cancel_requested_) {

@@ -71,6 +71,17 @@ TEST(CliFormat, ProgressLineFitsTheTerminal) {
   }
 }
 
+TEST(CliFormat, CompleteDownloadShowsNoSpeedOrPeers) {
+  // Guards against a finished download that reads "0 B/s  waiting for peers".
+  const auto op = operation_from_json(json::parse(
+      R"({"id":"x","kind":"download","phase":"downloading","done":4,"total":4,
+          "bytes_per_second":0,"active_peers":0})"));
+  const std::string line = progress_line(op, 200);
+  EXPECT_NE(line.find("100%"), std::string::npos) << line;
+  EXPECT_EQ(line.find("B/s"), std::string::npos) << line;
+  EXPECT_EQ(line.find("peers"), std::string::npos) << line;
+}
+
 TEST(CliFormat, StalledAndPeerlessDownloadsSaySo) {
   // Guards against a frozen download that keeps showing its last speed.
   auto op = operation_from_json(json::parse(
