@@ -382,10 +382,14 @@ void add_operation_commands(CLI::App& app, int& exit_code) {
     action_verb(app, exit_code, name, about, std::make_shared<ActionArgs>(),
                 [goal, action](CliContext& ctx, const ActionArgs& args) {
                   return ActionRun(ctx, args.id, goal, args.quiet).run(action);
-                });
+                })
+        ->get_option("ID")
+        ->required();
   };
   action_verb(app, exit_code, "get", "Download a game from the peers and install it",
-              std::make_shared<ActionArgs>(), run_get);
+              std::make_shared<ActionArgs>(), run_get)
+      ->get_option("ID")
+      ->required();
   auto update_args = std::make_shared<ActionArgs>();
   action_verb(app, exit_code, "update",
               "Fetch a game's newest version from the peers and install it", update_args,

@@ -6,6 +6,8 @@
 #include "app/serve_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <utility>
+#include <vector>
 
 int main(int argc, char** argv) {
   CLI::App app{"lanspread: share a game library across a LAN", "lanspread"};
@@ -21,5 +23,16 @@ int main(int argc, char** argv) {
   lanspread::app::add_watch_command(app, exit_code);
   lanspread::app::add_scan_command(app, exit_code);
   lanspread::app::add_discover_command(app, exit_code);
+  // `lanspread help` lists the verbs under these headings, in this order.
+  const std::pair<const char*, std::vector<const char*>> groups[] = {
+      {"The daemon", {"serve"}},
+      {"Games (ask the running daemon)",
+       {"games", "get", "update", "install", "uninstall", "remove", "cancel", "watch"}},
+      {"The daemon's state", {"status", "peers", "set-games-dir", "open"}},
+      {"On their own", {"scan", "discover", "version", "help"}},
+  };
+  for (const auto& [heading, verbs] : groups) {
+    for (const char* verb : verbs) app.get_subcommand(verb)->group(heading);
+  }
   return lanspread::app::run_command_line(app, argc, argv, exit_code);
 }
