@@ -3,10 +3,9 @@
 #include "app/api_address.hpp"
 #include "app/cli_format.hpp"
 #include "app/paths.hpp"
+#include "sys/durable_file.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 #include <boost/json.hpp>
 
 #include <CLI/CLI.hpp>
@@ -32,41 +31,23 @@ void add_common_options(CLI::App& cmd, CommonOptions& options) {
 ApiKey read_api_key(const std::filesystem::path& state_dir, std::size_t max_bytes) {
   ApiKey out;
   out.path = state_dir / "api-key";
-  const int fd = ::open(out.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    out.problem = std::strerror(errno);
+  auto text = sys::read_small_file(out.path, max_bytes);
+  if (!text) {
+    out.problem = std::strerror(text.error().code);
     return out;
   }
-  std::string text(max_bytes + 1, '\0');
-  std::size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      out.problem = std::strerror(errno);
-      ::close(fd);
-      return out;
-    }
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (got > max_bytes) {
-    out.problem = "the file is larger than a key can be";
-    return out;
-  }
-  text.resize(got);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
-    text.pop_back();
+  std::string key = std::move(*text);
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' '))
+    key.pop_back();
   // The key goes into a header line: only token characters, so it cannot end the line.
-  const bool valid = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+  const bool valid = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-._~+/=", c) != nullptr;
   });
   if (!valid) {
     out.problem = "the file does not hold a key";
     return out;
   }
-  out.key = std::move(text);
+  out.key = std::move(key);
   return out;
 }
 
@@ -126,14 +107,13 @@ int CliContext::fail(const Reply& reply) {
   std::string code = reply.error_code();
   if (code.empty()) code = "http_" + std::to_string(reply.status);
   if (reply.status == 401) {
-    std::string why =
-        key_.problem.empty() ? "it holds a key the daemon does not accept" : key_.problem;
-    return fail(
-        kExitError, code,
-        fmt::format("the daemon refused the API key ({}). The key is read from {} ({}); "
-                    "pass --state-dir DIR if the daemon uses another state directory, "
-                    "and run as the user who runs the daemon.",
-                    message.empty() ? "401 unauthorized" : message, key_.path.string(), why));
+    // The daemon's own message speaks of headers; a person needs to know which file was read.
+    return fail(kExitError, code,
+                fmt::format("the daemon at {} refused the API key read from {} ({}). Pass "
+                            "--state-dir DIR if the daemon uses another state directory (its "
+                            "--state), and run as the user who runs the daemon.",
+                            options_.api, key_.path.string(),
+                            key_.problem.empty() ? "not the daemon's key" : key_.problem));
   }
   if (reply.status == 409 || reply.status == 404 || reply.status == 400) {
     return fail(kExitRefused, code,

@@ -50,6 +50,16 @@ TEST_F(ApiKeyFile, RefusesWhatCouldBreakTheHeader) {
   EXPECT_TRUE(read_api_key(dir_, 4096).key.empty());
 }
 
+TEST_F(ApiKeyFile, DoesNotFollowASymlink) {
+  // Guards against reading whatever a planted link points at (the daemon never writes
+  // its key through a link either).
+  std::ofstream(dir_ / "elsewhere") << std::string(64, 'b');
+  std::filesystem::create_symlink(dir_ / "elsewhere", dir_ / "api-key");
+  const ApiKey k = read_api_key(dir_, 4096);
+  EXPECT_TRUE(k.key.empty());
+  EXPECT_FALSE(k.problem.empty());
+}
+
 TEST_F(ApiKeyFile, RefusesAHugeFile) {
   // Guards against reading an unbounded file into memory.
   write(std::string(5000, 'a'));
