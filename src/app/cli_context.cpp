@@ -1,6 +1,7 @@
 #include "app/cli_context.hpp"
 
 #include "app/api_address.hpp"
+#include "app/api_key.hpp"
 #include "app/cli_format.hpp"
 #include "app/paths.hpp"
 #include "sys/durable_file.hpp"
@@ -30,7 +31,7 @@ void add_common_options(CLI::App& cmd, CommonOptions& options) {
 
 ApiKey read_api_key(const std::filesystem::path& state_dir, std::size_t max_bytes) {
   ApiKey out;
-  out.path = state_dir / "api-key";
+  out.path = api_key_path(state_dir);
   auto text = sys::read_small_file(out.path, max_bytes);
   if (!text) {
     out.problem = std::strerror(text.error().code);

@@ -177,6 +177,30 @@ class Verbs(harness.TestCase):
         self.assertEqual(back.returncode, 0, back.stderr)
         self.assertIn("games dir is now", back.stdout)
 
+    def test_d_key_and_login_link(self):
+        # Guards against a CLI that cannot authenticate (or hides why not), and against an
+        # `open` whose link is not the daemon's one-time login.
+        elsewhere = os.path.join(self.tmp, "no-key-here")
+        os.makedirs(elsewhere, exist_ok=True)
+        r = subprocess.run(self.downloader.host.argv([harness.tool(), "games", "--json",
+                                                      "--state-dir", elsewhere]),
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(one_document(self, r)["error"]["code"], "unauthorized")
+        self.assertIn(os.path.join(elsewhere, "api-key"), r.stderr)
+        self.assertIn("--state-dir", r.stderr)
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        r = subprocess.run(cli_support.cli_argv(self.downloader, "open", "--json"),
+                           capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        link = one_document(self, r)
+        self.assertRegex(link["url"], r"^http://127\.0\.0\.1:7878/login\?token=[0-9a-f]{64}$")
+        self.assertIs(link["opened"], False)
+        # The link logs a browser in once: the daemon answers it with a session cookie.
+        first = self.downloader.api.anonymous().get(link["url"][len("http://127.0.0.1:7878"):])
+        self.assertEqual(first.status, 303)
+        self.assertIn("lanspread_session=", first.headers.get("Set-Cookie", ""))
+
     def test_daemon_not_running(self):
         # Guards against a stack trace, a hang or a vague error when no daemon runs: the
         # person is told how to start it, and scripts get exit code 3.
