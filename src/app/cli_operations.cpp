@@ -32,7 +32,7 @@ struct ActionArgs {
 // change of phase and every 10 %; nothing with --quiet or --json.
 class ProgressView {
  public:
-  ProgressView(bool quiet, bool json) : line_(stdout), silent_(quiet || json), json_(json) {}
+  ProgressView(bool quiet, bool json) : line_(stdout), silent_(quiet || json) {}
 
   void show(const OperationView& op) {
     if (silent_) return;
@@ -41,9 +41,9 @@ class ProgressView {
     last_ = op;
     line_.draw(progress_line(op, line_.width()));
   }
-  // A line that stays (an end, a stage finished); not with --json. With --quiet only `final`.
-  void say(const std::string& text, bool final = false) {
-    if (json_ || (silent_ && !final)) return;
+  // A line that stays (a stage finished, the end); nothing with --quiet or --json.
+  void say(const std::string& text) {
+    if (silent_) return;
     line_.print(text);
   }
   // The operation shown last reached its end: draw it complete before the line closes.
@@ -66,7 +66,6 @@ class ProgressView {
 
   LiveLine line_;
   bool silent_;
-  bool json_;
   std::optional<OperationView> last_;   // printed last (plain output)
   std::optional<OperationView> shown_;  // reported last
 };
@@ -249,7 +248,7 @@ class ActionRun {
     if (ctx_.json())
       CliContext::print_json(result_line(id_, outcome_name(end.outcome), end.reason, code));
     if (code == kExitOk) {
-      view_.say(text, true);
+      view_.say(text);
     } else {
       std::fflush(stdout);
       fmt::print(stderr, "lanspread: {}\n", text);

@@ -160,6 +160,15 @@ class Verbs(harness.TestCase):
         nogame = self.cli("install", "nosuchgame", "--json")
         self.assertEqual(nogame.returncode, 4)
 
+        # Not a terminal: plain progress lines, nothing redrawn; --quiet: nothing at all.
+        plain = self.cli("get", GAME)
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertNotIn("\r", plain.stdout)
+        self.assertNotIn("\x1b", plain.stdout)
+        self.assertIn("openarena: installed", plain.stdout)
+        self.assertEqual(self.cli("uninstall", GAME, "--quiet").stdout, "")
+        self.assertTrue(self.api("/api/v1/games/openarena")[1]["downloaded"])
+
     def test_c_set_games_dir(self):
         # Guards against a relative path sent as is (the daemon's working directory is not
         # the user's), and against a refused directory reported as success.
