@@ -114,6 +114,11 @@ class ActionRun {
         follower_(id_, goal),
         view_(quiet, ctx.json()) {}
 
+  // Refused here, before asking the daemon: reported like the daemon's refusals.
+  int refuse(std::string reason) {
+    return finish(FollowEnd{FollowEnd::Outcome::refused, {}, reason});
+  }
+
   int run(const std::string& action) {
     int rc = kExitOk;
     auto status = ctx_.get_json("/api/v1/status", rc);
@@ -307,7 +312,18 @@ int run_get(CliContext& ctx, const ActionArgs& args) {
 }
 
 int run_update(CliContext& ctx, const ActionArgs& args) {
-  if (!args.all) return ActionRun(ctx, args.id, FollowGoal::get, args.quiet).run("update");
+  if (!args.all) {
+    int rc = kExitOk;
+    auto game = fetch_game(ctx, args.id, rc);
+    if (!game) return rc;
+    ActionRun run(ctx, args.id, FollowGoal::get, args.quiet);
+    // The daemon would say "already at the latest version": true, but not the point.
+    if (!bool_field(*game, "downloaded") && !bool_field(*game, "installed")) {
+      return run.refuse("'" + args.id + "' is not downloaded; `lanspread get " + args.id +
+                        "` downloads and installs it");
+    }
+    return run.run("update");
+  }
   int rc = kExitOk;
   auto body = ctx.get_json("/api/v1/games", rc);
   if (!body) return rc;

@@ -104,6 +104,10 @@ class Verbs(harness.TestCase):
         # Guards against action verbs whose JSON lines cannot be followed by a script, that
         # exit 0 on refusal, or that return before the daemon finished.
         self.assertIsNotNone(self.wait_offered(), "the downloader never saw the game")
+        early = self.cli("update", GAME, "--json")
+        self.assertEqual(early.returncode, 4, early.stdout + early.stderr)
+        self.assertEqual(json_lines(early.stdout)[-1]["data"]["outcome"], "refused")
+        self.assertIn("lanspread get openarena", early.stderr)
         watch = subprocess.Popen(cli_support.cli_argv(self.downloader, "watch", "--json"), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
         try:
