@@ -43,6 +43,13 @@ std::string activity_cell(const json::value& game) {
   return activity_of(view) + (pct ? fmt::format(" {}%", *pct) : "");
 }
 
+// What the game takes here, or what a download of its latest version would fetch.
+std::string size_cell(const json::value& game, bool have) {
+  if (have) return format_size(uint_field(game, "local_size").value_or(0));
+  const auto latest = uint_field(game, "latest_size");
+  return latest && *latest > 0 ? format_size(*latest) : "-";
+}
+
 // GET `target` for a verb whose --json output is the API's document: prints it and returns
 // nullopt under --json (or on failure, with `rc` set); else the body to show to a person.
 std::optional<json::value> fetch_for_humans(CliContext& ctx, std::string_view target, int& rc) {
@@ -73,8 +80,7 @@ int run_games(CliContext& ctx) {
     any_activity = any_activity || !activity.empty();
     rows.push_back({printable(string_field(g, "id")), printable(string_field(g, "name")),
                     game_state(g), local.empty() ? "-" : printable(local),
-                    latest.empty() ? "-" : printable(latest),
-                    have ? format_size(uint_field(g, "local_size").value_or(0)) : "-",
+                    latest.empty() ? "-" : printable(latest), size_cell(g, have),
                     std::to_string(array_field(g, "latest_peers").size()), activity});
   }
   std::vector<std::string> header{"ID", "NAME", "STATE", "VERSION", "LATEST", "SIZE", "PEERS"};

@@ -95,7 +95,8 @@ class Verbs(harness.TestCase):
 
         # Human output: tables, sizes, no JSON.
         text = self.cli("games").stdout
-        self.assertIn("openarena", text)
+        row = next(l for l in text.splitlines() if l.startswith("openarena "))
+        self.assertRegex(row, r"available .* 25\.\d MB +1$")  # the size a download fetches
         self.assertNotIn("{", text)
         self.assertIn("seeder", self.cli("peers").stdout)
         self.assertIn("games dir", self.cli("status").stdout)
