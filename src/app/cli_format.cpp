@@ -110,6 +110,8 @@ std::optional<unsigned> percent_of(const OperationView& op) {
 std::string activity_of(const OperationView& op) {
   if (op.kind == "download") {
     if (op.phase == "resolving") return "looking for peers";
+    if (op.phase == "checking") return "checking";  // what is already on disk
+    if (op.phase == "committing") return "finishing";
     return "downloading";
   }
   if (op.kind == "install") return "installing";

@@ -47,8 +47,9 @@ std::optional<unsigned> percent_of(const OperationView& op);
 // peers". Parts that do not fit are left out, least useful first (bar, sizes, peers, ETA).
 std::string progress_line(const OperationView& op, std::size_t width);
 
-// The verb a person reads for an operation in a phase: "downloading", "installing",
-// "updating", "uninstalling", "removing", "looking for peers".
+// The verb a person reads for an operation in a phase: "looking for peers", "checking"
+// (what is on disk), "downloading", "finishing" (the commit), "installing", "updating",
+// "uninstalling", "removing".
 std::string activity_of(const OperationView& op);
 
 // Columns padded to their widest cell; columns listed in `right` are right-aligned.

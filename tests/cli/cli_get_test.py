@@ -12,7 +12,8 @@ from cli_support import GAME, PtyRun, game, harness  # noqa: E402
 
 SIZE = 6 * harness.CHUNK  # at 100 Mbit/s about 4 s: many redraws
 SLOW_SIZE = 12 * harness.CHUNK  # at 40 Mbit/s the first chunks end after about 7 s
-PERCENT = re.compile(rb"downloading\s+(\d+)%")
+# The download's line: "downloading 42%", then "finishing 100%" while the daemon commits.
+PERCENT = re.compile(rb"(?:downloading|finishing)\s+(\d+)%")
 
 
 def downloading_percents(output):
@@ -42,7 +43,7 @@ class GetInATerminal(harness.TestCase):
         # Redrawn in place: each drawing starts with a carriage return, and the download
         # takes one line of the screen.
         self.assertGreaterEqual(out.count(b"\r"), len(percents))
-        lines = [l for l in out.replace(b"\r\n", b"\n").split(b"\n") if b"downloading" in l]
+        lines = [l for l in out.replace(b"\r\n", b"\n").split(b"\n") if PERCENT.search(l)]
         self.assertEqual(len(lines), 1, run.text())
         drawings = lines[0].split(b"\r")
         self.assertTrue(any(re.search(rb"B/s .*ETA .*peer", d) for d in drawings), run.text())

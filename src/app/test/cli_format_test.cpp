@@ -93,6 +93,19 @@ TEST(CliFormat, StalledAndPeerlessDownloadsSaySo) {
   EXPECT_EQ(line.find("kB/s"), std::string::npos) << line;
 }
 
+TEST(CliFormat, DownloadPhasesReadAsWords) {
+  // Guards against a resume's hashing of the local files, or the final commit, shown as if
+  // bytes were crossing the network.
+  auto op = operation_from_json(json::parse(R"({"kind":"download","phase":"checking"})"), "x");
+  EXPECT_EQ(activity_of(op), "checking");
+  op.phase = "committing";
+  EXPECT_EQ(activity_of(op), "finishing");
+  op.phase = "resolving";
+  EXPECT_EQ(activity_of(op), "looking for peers");
+  op.phase = "downloading";
+  EXPECT_EQ(activity_of(op), "downloading");
+}
+
 TEST(CliFormat, InstallLineHasNoByteCounts) {
   // Guards against install progress shown as bytes downloaded (its units are its own).
   const auto op = operation_from_json(
