@@ -27,6 +27,17 @@ inline constexpr std::string_view kIndex = ".lanspread.index";
 inline constexpr std::string_view kIndexTmp = ".lanspread.index.tmp";
 // Inside local/: the files the archives created, so an update can tell player files apart.
 inline constexpr std::string_view kInstalledFiles = ".lanspread.files";
+// An update of a downloaded game stages the files that change here, so the version on disk
+// stays whole, served and installable until the new one is swapped in (docs/install-journal.md,
+// "Payload updates"). Inside it: kStagingState (which version is staged; its presence proves
+// the directory is Lanspread's), kStagedFiles/ (the staged files at their relative paths) and,
+// from the commit point until the swap is done, kCommitJournal.
+inline constexpr std::string_view kUpdateStaging = ".lanspread.staging";
+inline constexpr std::string_view kStagingState = "state.json";
+inline constexpr std::string_view kStagingStateTmp = "state.json.tmp";
+inline constexpr std::string_view kStagedFiles = "files";
+inline constexpr std::string_view kCommitJournal = "commit.json";
+inline constexpr std::string_view kCommitJournalTmp = "commit.json.tmp";
 // A game root being removed is first renamed to this prefix + id inside the games dir.
 inline constexpr std::string_view kRemovingPrefix = ".lanspread.removing.";
 

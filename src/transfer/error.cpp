@@ -31,6 +31,11 @@ class TransferCategory final : public boost::system::error_category {
         return "no permission to write the game files";
       case errc::sources_failed:
         return "no peer could deliver the game";
+      case errc::staging_blocked:
+        return "the game folder holds a '.lanspread.staging' that Lanspread did not make; "
+               "move it away";
+      case errc::staging_lost:
+        return "files of the staged update are missing; download the game again";
     }
     return "unknown transfer error";
   }

@@ -17,6 +17,8 @@ enum class errc {
   too_many_open_files,  // EMFILE, ENFILE
   permission_denied,    // EACCES, EPERM, EROFS
   sources_failed,       // no peer could deliver the game (the failure reason says why)
+  staging_blocked,      // .lanspread.staging exists but Lanspread cannot prove it made it
+  staging_lost,         // a staged file of an update is gone: the swap cannot be completed
 };
 
 // The errc for a failed file operation's errno.
