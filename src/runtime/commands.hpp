@@ -152,7 +152,9 @@ struct OperationFailed {
   std::string reason;
   bool rolled_back = true;
 };
-// Stopped on request; for a download the fetched payload is gone, local/ stays.
+// Stopped on request. A download that updates a game leaves the old version as it was (its
+// staged work is kept for the next attempt); a first download's fetched payload is gone. local/
+// stays.
 struct OperationCancelled {
   std::string id;
   OperationKind kind;

@@ -8,6 +8,7 @@
 #include "transfer/download_session.hpp"
 #include "transfer/file_cache.hpp"
 #include "transfer/sentinel_transaction.hpp"
+#include "transfer/update_staging.hpp"
 
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -58,7 +59,9 @@ struct Download::State : std::enable_shared_from_this<Download::State> {
   std::vector<ChunkRef> chunks;
   std::vector<std::unique_ptr<ChunkGuard>> guards;
   std::shared_ptr<transfer::FileCache> files;
-  std::optional<transfer::SentinelTransaction> sentinel;
+  std::optional<transfer::SentinelTransaction> sentinel;  // a download written in place
+  std::optional<transfer::StagingArea> staging;           // an update: chunks go there
+  std::vector<bool> staged;                               // per manifest file (an update)
 
   std::atomic<bool> stop_disk{false};  // read by the local check on the disk pool
   // A running request's cancellation. The signal is emitted only once its coroutine runs

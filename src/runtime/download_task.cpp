@@ -3,6 +3,7 @@
 #include "proto/layout.hpp"
 #include "runtime/download_state.hpp"
 #include "transfer/download_files.hpp"
+#include "transfer/update_commit.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -25,24 +26,65 @@ bool is_sentinel(const proto::GameFileDescription& f) {
 
 struct Prepared {
   std::optional<transfer::SentinelTransaction> sentinel;
+  std::optional<transfer::StagingArea> staging;
+  std::vector<bool> staged;
   std::vector<ChunkRef> chunks;
   std::uint64_t reused = 0;
   boost::system::error_code error;
   std::string reason;
 };
 
-// Blocking (disk pool): parks version.ini, removes files the new version does not have,
-// sizes the files and checks which chunks are already right (reporting as it goes).
+// The chunks still to fetch: those not already right on disk.
+void collect_chunks(const DownloadJob& job, const std::vector<std::vector<bool>>& ready,
+                    Prepared& p) {
+  for (std::size_t i = 0; i < job.manifest.files.size(); ++i) {
+    const auto& f = job.manifest.files[i];
+    if (f.is_dir || is_sentinel(f)) continue;
+    for (std::size_t c = 0; c < f.chunk_hashes.size(); ++c) {
+      const std::uint64_t off = c * job.manifest.chunk_size;
+      const std::uint64_t len = std::min<std::uint64_t>(job.manifest.chunk_size, f.size - off);
+      if (ready[i][c]) {
+        p.reused += len;
+      } else {
+        p.chunks.push_back({i, off, len, f.chunk_hashes[c]});
+      }
+    }
+  }
+}
+
+// Blocking (disk pool). An update (a complete version is on disk) stages the files that change
+// and copies what it can from the old ones; the old version is not touched. Otherwise: parks
+// version.ini, removes files the new version does not have, sizes the files in place. Either
+// way it checks which chunks are already right (reporting as it goes).
 Prepared prepare(const DownloadJob& job, const std::atomic<bool>& stop,
-                 const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+                 const transfer::CheckProgress& progress) {
   Prepared p;
-  auto fail = [&](boost::system::error_code ec, const std::string& what) {
+  auto fail = [&](boost::system::error_code ec, const std::string& what,
+                  const std::string& detail = {}) {
     p.error = ec;
-    p.reason = what + " of '" + job.id + "' failed: " + ec.message();
+    p.reason = what + " of '" + job.id + "' failed: " + (detail.empty() ? "" : detail + ": ") +
+               ec.message();
     return std::move(p);
   };
   std::error_code fs_ec;
   std::filesystem::create_directories(job.root, fs_ec);
+  std::string detail;
+  // A swap cut short earlier (a games dir not recovered since) is completed first.
+  if (auto r = transfer::recover_update(job.root, detail); !r)
+    return fail(r.error(), "completing an interrupted update", detail);
+  if (transfer::has_complete_version(job.root)) {
+    auto area = transfer::StagingArea::open(job.root, job.manifest.version, detail);
+    if (!area) return fail(area.error(), "preparing the update", detail);
+    auto plan = transfer::stage_update(*area, job.manifest, &stop, progress);
+    if (!plan) return fail(plan.error(), "checking the files already on disk");
+    p.staging = std::move(*area);
+    p.staged = std::move(plan->staged);
+    collect_chunks(job, plan->ready, p);
+    return p;
+  }
+  // Staged work needs a complete old version to be swapped against: without one it is useless.
+  if (auto r = transfer::discard_staging(job.root); !r)
+    return fail(r.error(), "removing an old staged update");
   auto tx = transfer::SentinelTransaction::begin(job.root);
   if (!tx) return fail(tx.error(), "parking version.ini");
   p.sentinel = std::move(*tx);
@@ -53,19 +95,7 @@ Prepared prepare(const DownloadJob& job, const std::atomic<bool>& stop,
     return fail(r.error(), "creating the files");
   auto local = transfer::verify_local_chunks(job.root, job.manifest, &stop, progress);
   if (!local) return fail(local.error(), "checking the files already on disk");
-  for (std::size_t i = 0; i < job.manifest.files.size(); ++i) {
-    const auto& f = job.manifest.files[i];
-    if (f.is_dir || is_sentinel(f)) continue;
-    for (std::size_t c = 0; c < f.chunk_hashes.size(); ++c) {
-      const std::uint64_t off = c * job.manifest.chunk_size;
-      const std::uint64_t len = std::min<std::uint64_t>(job.manifest.chunk_size, f.size - off);
-      if ((*local)[i][c]) {
-        p.reused += len;
-      } else {
-        p.chunks.push_back({i, off, len, f.chunk_hashes[c]});
-      }
-    }
-  }
+  collect_chunks(job, *local, p);
   return p;
 }
 
@@ -202,6 +232,8 @@ awaitable<DownloadOutcome> Download::run() {
     asio::post(net, [st = std::move(st), p = std::move(p)]() mutable {
       --st->busy;
       st->sentinel = std::move(p.sentinel);
+      st->staging = std::move(p.staging);
+      st->staged = std::move(p.staged);
       if (p.error) {
         // A cancelled check is the session's own cancel; anything else is our disk.
         if (p.error != transfer::errc::cancelled) {
@@ -217,7 +249,8 @@ awaitable<DownloadOutcome> Download::run() {
         st->guards.push_back(std::make_unique<ChunkGuard>());
       }
       st->chunks = std::move(p.chunks);
-      st->files = std::make_shared<transfer::FileCache>(st->job.root, st->job.settings.open_files);
+      st->files = std::make_shared<transfer::FileCache>(
+          st->staging ? st->staging->files() : st->job.root, st->job.settings.open_files);
       st->session.checked(std::move(sizes), p.reused, Clock::now());
       st->flush();
     });
@@ -236,13 +269,26 @@ awaitable<DownloadOutcome> Download::run() {
 
   out.report = {st->session.network_bytes(), st->session.reused_bytes()};
   if (st->finished) {
+    if (st->staging && st->job.before_swap) st->job.before_swap();
     const auto committed = co_await asio::co_spawn(
         st->job.disk,
         [st]() -> awaitable<std::pair<boost::system::error_code, std::string>> {
+          const auto& c = st->sentinel_content;
+          if (st->staging) {
+            // commit_update makes every staged file durable itself, also those copied locally.
+            st->files->close_all();
+            std::string detail;
+            auto r = transfer::commit_update(*st->staging, st->job.manifest, st->staged, c, detail);
+            if (!r) {
+              co_return std::pair{r.error(), "swapping in version " + st->job.manifest.version +
+                                                 " of '" + st->job.id + "' failed (" + detail +
+                                                 ")"};
+            }
+            co_return std::pair{boost::system::error_code{}, std::string{}};
+          }
           // Data on disk before the sentinel says it is there.
           if (auto r = st->files->sync_all(); !r)
             co_return std::pair{r.error(), "syncing the files of '" + st->job.id + "' failed"};
-          const auto& c = st->sentinel_content;
           auto r =
               st->sentinel->commit({reinterpret_cast<const std::uint8_t*>(c.data()), c.size()});
           if (!r)
@@ -267,7 +313,8 @@ awaitable<DownloadOutcome> Download::run() {
     }
     out.reason = st->failure->reason;
   }
-  const bool discard = out.error == transfer::errc::cancelled;
+  // An update keeps the old version and its staged work; a fresh download's payload is dropped.
+  const bool discard = out.error == transfer::errc::cancelled && !st->staging;
   co_await asio::co_spawn(
       st->job.disk,
       [st, discard]() -> awaitable<void> {

@@ -3,6 +3,10 @@
 // is already right on disk (resume, delta) on the disk pool, fetches chunks over QUIC (one
 // stream per chunk, bytes written at their offset through a bounded cache of open files and
 // hashed on the disk pool), seals verified chunks, fetches version.ini and commits it last.
+// Where a complete version is on disk the download is an update: the files that change are
+// built in the root's staging area (transfer/update_staging.hpp) and swapped in at the commit
+// (transfer/update_commit.hpp), so the old version stays whole until then; otherwise the files
+// are written in place.
 // Requests are stopped through Asio cancellation, so a cancel or a silence deadline takes
 // effect at once even when a peer sends nothing.
 //
@@ -45,6 +49,9 @@ struct DownloadJob {
   std::function<void(const transfer::DownloadProgress&)> progress;
   std::stop_token stop;
   transfer::DownloadSettings settings;
+  // Network thread, just before an update's staged files are swapped in: the old version's
+  // files are about to change, so the runtime stops serving them.
+  std::function<void()> before_swap;
 };
 
 struct DownloadOutcome {
@@ -60,9 +67,10 @@ class Download {
   Download(const Download&) = delete;
   Download& operator=(const Download&) = delete;
 
-  // Runs the download to its end. On failure or cancellation the temp sentinel files are
-  // swept and the old version.ini is not restored; on cancellation the payload files are
-  // deleted too (local/ and the install intent log stay), as the reference does.
+  // Runs the download to its end. An update that fails or is cancelled leaves the old version
+  // exactly as it was and keeps its staged work for the next attempt. A download without an old
+  // version sweeps its temp sentinel files; on cancellation it deletes its payload files too
+  // (local/ and the install intent log stay), as the reference does.
   boost::asio::awaitable<DownloadOutcome> run();
 
   // A peer started or stopped offering this download's version (its manifest checked).

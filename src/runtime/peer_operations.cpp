@@ -1,5 +1,7 @@
 #include "runtime/peer_runtime_impl.hpp"
 
+#include "transfer/update_commit.hpp"
+
 namespace lanspread::runtime {
 
 namespace {
@@ -70,6 +72,18 @@ awaitable<void> PeerRuntime::download(std::string id) {
     self->emit(OperationProgress{id, s});
     if (new_phase) self->emit_operations();
   };
+  job.before_swap = [weak, id] {
+    // The old version's files are about to be replaced: peers must not be served them now.
+    auto self = weak.lock();
+    const auto lib = self ? self->monitor_->snapshot() : nullptr;
+    const library::LocalGame* g = lib ? lib->find(id) : nullptr;
+    if (g == nullptr) return;
+    library::LocalGame swapping = *g;
+    swapping.downloaded = false;
+    swapping.version.clear();
+    swapping.manifest.reset();
+    self->monitor_->update(id, std::move(swapping));
+  };
   job.stop = stop;
   auto download = std::make_shared<Download>(std::move(job));
   downloads_[id] = download;
@@ -129,6 +143,24 @@ void PeerRuntime::withdraw_from_downloads(const std::string& peer) {
 std::vector<GameRecovered> recover_games(const std::filesystem::path& dir,
                                          const library::Catalog& catalog) {
   std::vector<GameRecovered> out;
+  // Payload updates first (their swap decides which version is on disk), then local/.
+  for (auto& root : transfer::recover_updates(
+           dir, [&catalog](std::string_view id) { return catalog.contains(id); })) {
+    if (root.report && root.report->outcome == transfer::UpdateRecovery::Outcome::clean) continue;
+    GameRecovered r;
+    r.id = root.name;
+    if (root.report) {
+      const auto outcome = root.report->outcome;
+      r.outcome = outcome == transfer::UpdateRecovery::Outcome::abandoned
+                      ? "failed"
+                      : std::string(transfer::to_string(outcome));
+      r.notes = root.report->notes;
+    } else {
+      r.outcome = "failed";
+      r.notes.push_back(root.detail + ": " + root.report.error().message());
+    }
+    out.push_back(std::move(r));
+  }
   for (auto& root : install::recover_games_dir(
            dir, [&catalog](std::string_view id) { return catalog.contains(id); })) {
     if (root.report && root.report->outcome == install::RecoveryReport::Outcome::clean) continue;

@@ -115,7 +115,7 @@ class Downloads(harness.TestCase):
 
     def test_update_moves_only_changed_chunks_and_cancel_keeps_local(self):
         """Guards against an update re-downloading the whole game, and against a cancelled
-        update touching the installed tree."""
+        update touching the installed tree or the version it was replacing."""
         self.start_downloader()
         self.assertIsNotNone(self.available("1"))
         self.post("download")
@@ -134,7 +134,7 @@ class Downloads(harness.TestCase):
         self.assertLessEqual(end["data"]["bytes_fetched"], 2 * CHUNK)  # about 10 %, not 100 %
         self.assertEqual(sha256_file(self.local_big()), sha256_bytes(bytes(v2)))
         self.assertIsNotNone(self.finished("install"))
-        # Version 3 is cancelled half-way: the installed version 2 stays whole.
+        # Version 3 is cancelled half-way: the installed and the downloaded version 2 stay whole.
         v3 = harness.deterministic_bytes(BIG, "version 3")
         for s in self.seeders:
             seed(s.games, "3", v3)
@@ -145,8 +145,9 @@ class Downloads(harness.TestCase):
         end = self.finished("download")
         self.assertEqual(end["type"], "operation_cancelled")
         self.assertEqual(sha256_file(installed), sha256_bytes(bytes(v2)))
-        self.assertFalse(os.path.exists(self.local_big()))
-        self.assertFalse(os.path.exists(os.path.join(self.dl.games, "openarena", "version.ini")))
+        self.assertEqual(sha256_file(self.local_big()), sha256_bytes(bytes(v2)))
+        with open(os.path.join(self.dl.games, "openarena", "version.ini")) as f:
+            self.assertEqual(f.read(), "2\n")
 
     def test_disk_full(self):
         """Guards against a full disk leaving a game that looks complete, or writing outside

@@ -81,8 +81,9 @@ TEST(Scan, StateFollowsTheSentinelAndLocalDir) {
   EXPECT_EQ(summaries[0].version, "1.0");
 }
 
-// Guards against serving the installed tree, our own bookkeeping files, or anything reached
-// through a symlink (which could leak files from outside the game root).
+// Guards against serving the installed tree, our own bookkeeping files (an update's staged
+// files among them), or anything reached through a symlink (which could leak files from
+// outside the game root).
 TEST(Scan, ManifestExcludesLocalReservedAndSymlinks) {
   testing::TempDir games;
   testing::TempDir outside;
@@ -94,6 +95,8 @@ TEST(Scan, ManifestExcludesLocalReservedAndSymlinks) {
   write_file(games / "alpha/.local.installing/x", "x");
   write_file(games / "alpha/.version.ini.tmp", "2");
   write_file(games / "alpha/data/.lanspread.other", "x");
+  write_file(games / "alpha/.lanspread.staging/state.json", "{}");
+  write_file(games / "alpha/.lanspread.staging/files/data/new.pak", "staged, not yet committed");
   fs::create_directory_symlink(outside.path(), games / "alpha/linked-dir");
   fs::create_symlink(outside / "secret.txt", games / "alpha/data/linked-file");
   fs::create_directories(games / "alpha/data/empty-dir");

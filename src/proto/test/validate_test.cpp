@@ -25,6 +25,7 @@ TEST(ValidatePath, RefusesEveryEscapeAndReservedName) {
                        "local/game.exe",
                        ".lanspread.json",
                        "sub/.lanspread.index",
+                       ".lanspread.staging/files/data.pak",
                        ".local.installing/x",
                        ".version.ini.tmp",
                        "name.",
@@ -40,9 +41,9 @@ TEST(ValidatePath, RefusesEveryEscapeAndReservedName) {
 // one of ours on the case-insensitive filesystems most players use (Windows, macOS): it
 // would overwrite the installed tree, the intent log or the sentinel there.
 TEST(ValidatePath, ReservedNamesMatchInAnyCase) {
-  for (const char* p :
-       {"LOCAL/save.dat", "Local", "lOcAl/x/y", ".LANSPREAD.json", "sub/.LanSpread.index",
-        ".Local.Installing/x", ".VERSION.INI.tmp", "Version.INI", "VERSION.ini"}) {
+  for (const char* p : {"LOCAL/save.dat", "Local", "lOcAl/x/y", ".LANSPREAD.json",
+                        "sub/.LanSpread.index", ".Local.Installing/x", ".VERSION.INI.tmp",
+                        "Version.INI", "VERSION.ini", ".Lanspread.Staging/files/x"}) {
     EXPECT_FALSE(validate_relative_path(p)) << p;
   }
   EXPECT_TRUE(is_reserved_name(".LANSPREAD.json"));
