@@ -30,7 +30,8 @@ const std::string kFiles(proto::layout::kStagedFiles);
 const std::string kJournal(proto::layout::kCommitJournal);
 const std::string kJournalTmp(proto::layout::kCommitJournalTmp);
 const std::string kSentinel(proto::layout::kVersionIni);
-const std::string kSentinelTmp = kSentinel + ".tmp";  // inside the staged files
+// The staged version.ini's temporary: a reserved name, so no staged payload file can have it.
+const std::string kSentinelTmp(proto::layout::kVersionTmp);
 
 bool ascii_iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -268,8 +268,10 @@ result<StagePlan> stage_update(const StagingArea& area, const proto::Game& manif
     const auto& f = manifest.files[i];
     OldChunks chunks;
     std::vector<proto::Sha256> hashes;
+    bool have_old = false;
     if (old_size[i]) {
       UniqueFd fd = open_old(root, f.path, chunks.size);
+      have_old = static_cast<bool>(fd);
       const std::uint64_t count = fd ? proto::chunk_count(chunks.size, manifest.chunk_size) : 0;
       for (std::size_t c = 0; c < count; ++c) {
         if (cancel && cancel->load()) return errc::cancelled;
@@ -282,7 +284,7 @@ result<StagePlan> stage_update(const StagingArea& area, const proto::Game& manif
         report();
       }
     }
-    if (old_size[i] && chunks.size == f.size && hashes == f.chunk_hashes) {
+    if (have_old && chunks.size == f.size && hashes == f.chunk_hashes) {
       plan.ready[i].assign(f.chunk_hashes.size(), true);
       plan.reused += f.size;
       done += f.size;

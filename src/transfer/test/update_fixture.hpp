@@ -82,7 +82,8 @@ struct UpdateFixture {
   // Version 1: big.bin of 6.5 chunks; same.bin and sub/keep.txt stay; gone.bin and sub/old.txt
   // go; dir2file/ becomes a file and file2dir a directory. Version 2: big.bin keeps chunks 0,
   // 2 and 3 where they were, gets chunk 5 at 4 (moved) and new bytes elsewhere; a new file in
-  // new directories; an empty directory. local/ holds an installed game that nothing may touch.
+  // new directories; an empty directory; a file named like the sentinel's temporary. local/
+  // holds an installed game that nothing may touch.
   UpdateFixture() {
     const std::string a[7] = {block(kChunk, 0),    block(kChunk, 1), block(kChunk, 2),
                               block(kChunk, 3),    block(kChunk, 4), block(kChunk, 5),
@@ -105,6 +106,7 @@ struct UpdateFixture {
     write_file(seed / "dir2file", "a file in v2");
     write_file(seed / "file2dir/y.bin", "y");
     fs::create_directories(seed / "newempty");
+    write_file(seed / "version.ini.tmp", "t");  // a payload name, not a temporary of ours
     write_file(seed / "version.ini", "2\n");
     v2 = snapshot(seed);
 
