@@ -75,9 +75,10 @@ Prepared prepare(const DownloadJob& job, const std::atomic<bool>& stop,
   if (transfer::has_complete_version(job.root)) {
     auto area = transfer::StagingArea::open(job.root, job.manifest.version, detail);
     if (!area) return fail(area.error(), "preparing the update", detail);
-    auto plan = transfer::stage_update(*area, job.manifest, &stop, progress);
-    if (!plan) return fail(plan.error(), "checking the files already on disk");
+    // Held from here on, so that a check cut short (a cancel) still counts as an update.
     p.staging = std::move(*area);
+    auto plan = transfer::stage_update(*p.staging, job.manifest, &stop, progress);
+    if (!plan) return fail(plan.error(), "checking the files already on disk");
     p.staged = std::move(plan->staged);
     collect_chunks(job, plan->ready, p);
     return p;
@@ -314,7 +315,9 @@ awaitable<DownloadOutcome> Download::run() {
     out.reason = st->failure->reason;
   }
   // An update keeps the old version and its staged work; a fresh download's payload is dropped.
-  const bool discard = out.error == transfer::errc::cancelled && !st->staging;
+  // Only a download that began writing in place (it parked version.ini) owns the payload: a
+  // cancel before that, or during an update's check, deletes nothing.
+  const bool discard = out.error == transfer::errc::cancelled && st->sentinel && !st->staging;
   co_await asio::co_spawn(
       st->job.disk,
       [st, discard]() -> awaitable<void> {

@@ -149,6 +149,27 @@ class Updates(harness.TestCase):
         third.stop()  # the resumed update gets version 2 from the seeders only
         self.resume_update(self.events)
 
+    def test_update_cancelled_while_checking_keeps_the_old_version(self):
+        """Guards against a cancel that arrives while an update is still checking the files
+        on disk deleting the old version's payload (it was taken for a first download's)."""
+        self.get_version_1()
+        for s in self.seeders:
+            publish(s.games, "2")
+        self.assertIsNotNone(self.offered("2"), "the updater never saw version 2")
+        self.assertEqual(self.post("update")["accepted"], True)
+        checking = self.events.next(lambda e: e["type"] == "operation_progress"
+                                    and e["data"].get("phase") in ("resolving", "checking"), 30)
+        self.assertIsNotNone(checking, "the update never reported its check")
+        self.post("cancel")
+        end = self.finished("download")
+        self.assertIn(end["type"], ("operation_cancelled", "operation_finished"), end)
+        if end["type"] == "operation_cancelled":
+            same_payload(self.ref["1"], self.root)
+        else:  # the whole update won the race: then it is version 2, whole
+            same_payload(self.ref["2"], self.root)
+        self.assertTrue(self.dl.api.wait_until(
+            lambda b: entry(b).get("downloaded"), 10, path="/api/v1/games"))
+
     def test_updater_killed_mid_update_recovers(self):
         """Guards against a crash during an update leaving a mix of two versions, a game that
         claims a version it does not hold, or staged work that is thrown away."""
