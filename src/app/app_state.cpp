@@ -103,7 +103,16 @@ json::value AppState::peers_json() const {
         if (std::find(holders.begin(), holders.end(), id) != holders.end()) ++v.game_count;
       }
     }
-    out.push_back(to_json(v));
+    auto j = to_json(v);
+    if (traffic) {
+      const auto r = traffic->rates(id, runtime::TrafficMeter::Clock::now());
+      auto& o = j.as_object();
+      o["bytes_in"] = r.bytes_in;
+      o["bytes_out"] = r.bytes_out;
+      o["bytes_per_second_in"] = r.bytes_per_second_in;
+      o["bytes_per_second_out"] = r.bytes_per_second_out;
+    }
+    out.push_back(std::move(j));
   }
   return json::object{{"peers", std::move(out)}};
 }

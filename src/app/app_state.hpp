@@ -4,10 +4,12 @@
 
 #include "app/event_log.hpp"
 #include "runtime/commands.hpp"
+#include "runtime/traffic_meter.hpp"
 
 #include <boost/json/value.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,6 +28,8 @@ struct AppState {
   std::map<std::string, runtime::PeerView> peers;
   std::map<std::string, runtime::ActiveOperation> operations;
   EventLog events;
+  // Bytes to and from each peer, counted by the runtime (null: no rates in peers_json()).
+  std::shared_ptr<const runtime::TrafficMeter> traffic;
 
   // Folds an event into the state and appends it to the event log.
   void apply(const runtime::PeerEvent& event);

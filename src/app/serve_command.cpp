@@ -146,6 +146,7 @@ int run_serve(const ServeArgs& args) {
     return 1;
   }
   runtime::PeerConfig config;
+  config.traffic = std::make_shared<runtime::TrafficMeter>(config.limits.max_peers);
   auto catalog = load_catalog(args.catalog);
   if (!catalog) {
     spdlog::error("{}", catalog.error().message());
@@ -217,6 +218,7 @@ int run_serve(const ServeArgs& args) {
     daemon->state->version = LANSPREAD_VERSION;
     daemon->state->games_dir = config.games_dir;
     daemon->state->quic_port = h->port();
+    daemon->state->traffic = config.traffic;
     for (const auto& e : daemon->early) daemon->state->apply(e);
     daemon->early.clear();
     auto api = ApiServer::start(h->executor(), api_config, daemon->state,

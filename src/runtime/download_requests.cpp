@@ -37,6 +37,14 @@ Ended cancelled() {
   return {Ended::How::cancelled, FailureKind::error, {}, {}};
 }
 
+// Payload bytes from `source`: for the session's progress and the per-peer rates.
+void count_received(Download::State& st, transfer::RequestId id, const std::string& source,
+                    std::size_t n) {
+  const auto now = Clock::now();
+  st.session.bytes_received(id, n, now);
+  if (st.job.traffic && n > 0) st.job.traffic->add_received(source, n, now);
+}
+
 awaitable<bool> is_cancelled() {
   const auto state = co_await asio::this_coro::cancellation_state;
   co_return state.cancelled() != asio::cancellation_type::none;
@@ -77,7 +85,7 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
   std::span<const std::uint8_t> pending = first;
   for (;;) {
     if (!pending.empty()) {
-      st->session.bytes_received(id, pending.size(), Clock::now());
+      count_received(*st, id, source, pending.size());
       // Written and hashed on the disk pool; `buf` is not reused until this returns. A
       // cancel waits for the write (one block) and is seen right after: it is not passed
       // into the disk pool's coroutine, whose entry point would throw on it.
@@ -131,14 +139,14 @@ awaitable<Ended> fetch_sentinel(std::shared_ptr<Download::State> st, transfer::R
   auto& answer = std::get<OpenResponse>(opened);
   st->session.bytes_received(id, 0, Clock::now());
   std::string content(answer.leftover.begin(), answer.leftover.end());
-  st->session.bytes_received(id, content.size(), Clock::now());
+  count_received(*st, id, source, content.size());
   std::vector<std::uint8_t> buf(16 * 1024);
   while (content.size() <= sentinel->size) {
     auto n = co_await answer.stream.read_some(buf);
     if (co_await is_cancelled()) co_return cancelled();
     if (!n) co_return failed(FailureKind::error, "the stream failed: " + n.error().message());
     if (*n == 0) break;
-    st->session.bytes_received(id, *n, Clock::now());
+    count_received(*st, id, source, *n);
     content.append(reinterpret_cast<const char*>(buf.data()), *n);
   }
   if (content.size() != sentinel->size ||

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "proto/messages.hpp"
+#include "runtime/traffic_meter.hpp"
 #include "transfer/download_progress.hpp"
 #include "transfer/download_settings.hpp"
 #include "transfer/error.hpp"
@@ -52,6 +53,8 @@ struct DownloadJob {
   // Network thread, just before an update's staged files are swapped in: the old version's
   // files are about to change, so the runtime stops serving them.
   std::function<void()> before_swap;
+  // Counts the payload bytes received from each source (null: not counted).
+  std::shared_ptr<TrafficMeter> traffic;
 };
 
 struct DownloadOutcome {

@@ -69,11 +69,11 @@ awaitable<void> GameServer::serve(std::shared_ptr<transport::Connection> conn) {
   for (;;) {
     auto s = co_await conn->accept_stream();
     if (!s) co_return;
-    asio::co_spawn(net_, handle(std::move(*s)), asio::detached);
+    asio::co_spawn(net_, handle(std::move(*s), conn->peer_id()), asio::detached);
   }
 }
 
-awaitable<void> GameServer::handle(transport::Stream stream) {
+awaitable<void> GameServer::handle(transport::Stream stream, std::string client) {
   using namespace asio::experimental::awaitable_operators;
   auto self = shared_from_this();
   ++stats_.requests;
@@ -158,7 +158,7 @@ awaitable<void> GameServer::handle(transport::Stream stream) {
     (void)stream.finish();
     co_return;
   }
-  co_await send_file(stream, game->root, *file, offset, length);
+  co_await send_file(stream, client, game->root, *file, offset, length);
 }
 
 const proto::GameFileDescription* GameServer::lookup(
@@ -176,7 +176,8 @@ const proto::GameFileDescription* GameServer::lookup(
   return it == map.end() ? nullptr : it->second;
 }
 
-awaitable<void> GameServer::send_file(transport::Stream& stream, std::filesystem::path root,
+awaitable<void> GameServer::send_file(transport::Stream& stream, const std::string& client,
+                                      std::filesystem::path root,
                                       const proto::GameFileDescription& file, std::uint64_t offset,
                                       std::uint64_t length) {
   const std::string rel = file.path;
@@ -232,6 +233,9 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, std::filesystem
     if (!co_await stream.write({block.data(), static_cast<std::size_t>(n)})) co_return;
     done += static_cast<std::uint64_t>(n);
     stats_.bytes_sent += static_cast<std::uint64_t>(n);
+    if (config_.traffic) {
+      config_.traffic->add_sent(client, static_cast<std::uint64_t>(n), TrafficMeter::Clock::now());
+    }
   }
   (void)stream.finish();
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "library/scan.hpp"
+#include "runtime/traffic_meter.hpp"
 #include "transport/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -35,6 +36,8 @@ struct GameServerConfig {
   std::size_t read_block = 1 << 20;
   // Whole files above this size must be fetched in chunks.
   std::uint64_t max_whole_file = 64ULL << 20;
+  // Counts the payload bytes sent to each client (null: not counted).
+  std::shared_ptr<TrafficMeter> traffic;
 };
 
 class GameServer : public std::enable_shared_from_this<GameServer> {
@@ -48,15 +51,16 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
 
   // Accepts streams of `conn` until it closes, handling each in its own coroutine.
   asio::awaitable<void> serve(std::shared_ptr<transport::Connection> conn);
-  // Handles one request stream.
-  asio::awaitable<void> handle(transport::Stream stream);
+  // Handles one request stream of the peer `client` (its id; empty if unknown).
+  asio::awaitable<void> handle(transport::Stream stream, std::string client = {});
 
   const ServerStats& stats() const { return stats_; }
 
  private:
   const proto::GameFileDescription* lookup(const std::shared_ptr<const library::LocalLibrary>& lib,
                                            const library::LocalGame& game, const std::string& path);
-  asio::awaitable<void> send_file(transport::Stream& stream, std::filesystem::path root,
+  asio::awaitable<void> send_file(transport::Stream& stream, const std::string& client,
+                                  std::filesystem::path root,
                                   const proto::GameFileDescription& file, std::uint64_t offset,
                                   std::uint64_t length);
 

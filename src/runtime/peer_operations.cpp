@@ -51,6 +51,7 @@ awaitable<void> PeerRuntime::download(std::string id) {
   job.net = io_.get_executor();
   job.disk = disk_.get_executor();
   job.settings = config_.download;
+  job.traffic = config_.traffic;
   std::weak_ptr<PeerRuntime> weak = weak_from_this();
   job.connect = [weak](std::string peer)
       -> awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> {

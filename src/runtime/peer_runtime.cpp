@@ -83,6 +83,7 @@ boost::system::result<void> PeerRuntime::start() {
       });
   GameServerConfig sc;
   sc.peer_id = peer_id_;
+  sc.traffic = config_.traffic;
   server_ = std::make_shared<GameServer>(
       sc, io_.get_executor(), disk_.get_executor(),
       [weak] {

@@ -19,6 +19,7 @@
 #include "runtime/library_monitor.hpp"
 #include "runtime/peer_discovery.hpp"
 #include "runtime/peer_limits.hpp"
+#include "runtime/traffic_meter.hpp"
 #include "transfer/download_settings.hpp"
 #include "transport/settings.hpp"
 
@@ -50,6 +51,8 @@ struct PeerConfig {
   std::shared_ptr<const install::Unpacker> unpacker;
   // How peers are found. Null: no discovery (peers only through add_peer, for tools).
   std::function<std::unique_ptr<PeerDiscovery>(boost::asio::any_io_executor)> discovery;
+  // Counts payload bytes to and from each peer (its rates show in the API); null: none.
+  std::shared_ptr<TrafficMeter> traffic;
 };
 
 using EventSink = std::function<void(PeerEvent)>;

@@ -84,6 +84,32 @@ class Downloads(harness.TestCase):
         self.assertEqual(sha256_file(self.local_big()), sha256_bytes(self.big))
         self.assertTrue(os.path.isfile(os.path.join(self.dl.games, "openarena", "version.ini")))
 
+    def test_peers_show_transfer_rates_both_ways(self):
+        """Guards against the Peers view showing no, or dishonest, transfer rates: during a
+        download over a 100 Mbit/s link the downloader sees its seeders sending at a rate
+        the link can carry, and afterwards both sides count the game's bytes."""
+        self.dl.host.set_rate("100mbit")
+        self.start_downloader()
+        self.assertIsNotNone(self.available("1"))
+        self.post("download")
+        self.assertIsNotNone(self.progressed(2 * CHUNK, 30))
+        time.sleep(1.5)  # a whole second of the transfer is in the window
+        peers = self.dl.api.json("/api/v1/peers")["peers"]
+        rate_in = sum(p["bytes_per_second_in"] for p in peers)
+        line = 100e6 / 8
+        self.assertGreater(rate_in, 0.3 * line, peers)
+        self.assertLess(rate_in, 1.2 * line, peers)
+        end = self.finished("download", 90)
+        self.assertEqual(end and end["type"], "operation_finished", end)
+        peers = self.dl.api.json("/api/v1/peers")["peers"]
+        self.assertGreaterEqual(sum(p["bytes_in"] for p in peers), end["data"]["bytes_fetched"])
+        sent = 0
+        for s in self.seeders:
+            mine = [p for p in s.api.json("/api/v1/peers")["peers"] if p["id"] == self.dl.peer_id]
+            sent += sum(p["bytes_out"] for p in mine)
+        self.assertGreaterEqual(sent, end["data"]["bytes_fetched"])
+        self.assertLess(sent, 2 * BIG)
+
     def test_seeder_killed_mid_download(self):
         """Guards against a download failing when one source dies: the rest complete it."""
         self.start_downloader()
