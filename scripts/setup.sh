@@ -12,7 +12,7 @@ PACKAGES=(
   libarchive-dev libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-zeroconf iproute2
-  libarchive-tools openssl nginx curl
+  libarchive-tools openssl nginx curl aria2
   # the web UI's end-to-end test drives Debian's chromium headless (playwright-core, no
   # browser download); fonts so pages render with real glyphs
   chromium fonts-dejavu-core

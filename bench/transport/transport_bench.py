@@ -13,27 +13,10 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "..", "..", "tests"), os.path.join(HERE, "..")]
 import harness  # noqa: E402
-
-NGINX_CONF = """worker_processes 1;
-daemon off;
-pid {work}/nginx.pid;
-error_log {work}/logs/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  sendfile off;
-  server {{
-    listen {ip}:8443 ssl;
-    ssl_certificate {work}/cert.pem;
-    ssl_certificate_key {work}/key.pem;
-    ssl_protocols TLSv1.3;
-    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
-    root {work};
-  }}
-}}
-"""
+import nginx  # noqa: E402
 
 
 class Bench:
@@ -48,14 +31,7 @@ class Bench:
         with open(os.path.join(work, "blob"), "wb") as f:
             f.truncate(size)
         os.chmod(os.path.join(work, "blob"), 0o644)
-        harness.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                     "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=bench",
-                     "-keyout", f"{work}/key.pem", "-out", f"{work}/cert.pem"])
-        os.makedirs(os.path.join(work, "logs"), exist_ok=True)
-        with open(os.path.join(work, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(work=work, ip=self.ip))
-        self.server.spawn(["nginx", "-p", work, "-c", f"{work}/nginx.conf"],
-                          log=f"{work}/logs/nginx.out", capture=False)
+        _, self.base = nginx.start(self.server, work, work)
         self.quic = self.server.spawn([harness.tool("quic_bench"), "serve", "--bind",
                                        f"{self.ip}:4433"], log=f"{work}/quic.log")
         ready = self.quic.wait_for(lambda o: o.get("text", "").startswith("READY"), 10)
@@ -63,7 +39,7 @@ class Bench:
             sys.exit(f"quic server did not start: {''.join(self.quic.stderr)}")
         self.peer_id = ready[1]["text"].split()[1]
         if not harness.wait_until(lambda: self.client.run(
-                ["curl", "-sk", "-o", "/dev/null", f"https://{self.ip}:8443/"], check=False,
+                [*nginx.CURL, "-o", "/dev/null", self.base], check=False,
                 timeout=10).returncode == 0, 10):
             sys.exit("nginx did not start")
 
@@ -80,9 +56,8 @@ class Bench:
         return float(secs), float(client_cpu) + harness.cpu_seconds(self.quic.pid) - before
 
     def https_once(self):
-        out = self.client.run(["curl", "-sk", "--tlsv1.3", "--tls13-ciphers",
-                               "TLS_AES_128_GCM_SHA256", "-o", "/dev/null", "-w",
-                               "%{time_total} %{size_download}", f"https://{self.ip}:8443/blob"],
+        out = self.client.run([*nginx.CURL, "-o", "/dev/null", "-w",
+                               "%{time_total} %{size_download}", self.base + "blob"],
                               timeout=600).stdout.split()
         if int(out[1]) != self.size:
             sys.exit(f"https moved {out[1]} of {self.size} bytes")

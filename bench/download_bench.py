@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""Download benchmark: what a user waits for when one `lanspread serve` daemon downloads a game
+from others, on hosts in network namespaces, against HTTPS of the same bytes on the same link
+in the same run (nginx, TLS 1.3 AES-128-GCM, self-signed; curl fetching every file of the
+game over one connection into the downloader's games filesystem, then fsync of the files,
+since the daemon syncs before it reports the end). A lanspread download is timed from
+`POST /api/v1/games/openarena/download` to its `operation_finished` event; the install the
+daemon starts afterwards is cancelled and not timed. Parts (--only):
+  single  one seeder -> one downloader, a --size MiB game (2048) on a bare veth link
+  1g      the same over a 1 Gbit/s `tc tbf` link: achieved / line rate
+  multi   three seeders at 200, 100 and 25 Mbit/s -> one downloader, --multi-size MiB (512),
+          --runs runs (3): achieved / the sum of the seeders' rates, each run and the minimum
+  rss     the downloader's peak RSS (VmHWM) after downloading a --rss-size MiB game (4096)
+Every download must finish: failures are counted, with their reasons, in the JSON, and the
+exit status is 1. Needs root and about 3 x the largest game of free disk under $TMPDIR
+(default /var/tmp).
+  download_bench.py --tool <lanspread binary> [--only single,1g,multi,rss] [--size MiB]
+                    [--multi-size MiB] [--rss-size MiB] [--runs N] [--small]
+  --small: 64 MiB games, one multi run (smoke test)
+Last line: {"single_MBps":…, "https_MBps":…, "ratio":…, "single_1g_fraction":…,
+            "https_1g_fraction":…, "multi_fraction_of_sum":…, "multi_fractions":[…],
+            "peak_rss_MiB":…, "failures":…, "failure_reasons":[…]}"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import harness  # noqa: E402
+import nginx  # noqa: E402
+import transfer  # noqa: E402
+from transfer import GID  # noqa: E402
+
+PARTS = ("single", "1g", "multi", "rss")
+MULTI_RATES = (200, 100, 25)  # Mbit/s of the three seeders
+TIMEOUT = 900  # seconds for one download
+
+
+class Bench:
+    def __init__(self, work):
+        self.work = work
+        self.failures = []
+
+    def fail(self, line):
+        print(f"FAILED: {line}", flush=True)
+        self.failures.append(line)
+
+    def download(self, host, name, size, peers=1, timeout=TIMEOUT):
+        """A fresh daemon on `host` downloads the game once it sees `peers` seeders:
+        (seconds, peak RSS bytes), or (None, None) when it failed. Its games are deleted
+        afterwards, its log kept."""
+        d = host.serve(self.work, name=name)
+        try:
+            transfer.wait_offered(d, peers)
+            dl = transfer.Download(d).start()
+            seconds, _ = dl.wait(timeout)
+            peak = harness.peak_rss_bytes(d.pid)
+            failure = dl.failure()
+            if failure is None:
+                got = transfer.dir_size(os.path.join(d.games, GID, "data"))
+                if got != size:
+                    failure = f"{name}: finished with {got} of {size} payload bytes on disk"
+            if failure:
+                self.fail(failure)
+                return None, None
+            dl.stop_install()
+            return seconds, peak
+        except (RuntimeError, harness.DaemonError) as e:
+            self.fail(f"{name}: {e}")
+            return None, None
+        finally:
+            d.stop()
+            shutil.rmtree(d.games, ignore_errors=True)
+
+
+class Https:
+    """nginx on the seeder's host serving its games dir; curl on the downloader's host."""
+
+    def __init__(self, bench, server, root):
+        # nginx's workers run as nobody: the path to the game must be readable.
+        for p in (bench.work.path, os.path.dirname(root), root):
+            os.chmod(p, 0o755)
+        self.proc, base = nginx.start(server, bench.work.sub("nginx"), root)
+        self.base = f"{base}{GID}/"
+
+    def fetch(self, client, files, into, size):
+        """Seconds to fetch `files` (one connection) into `into` and fsync them, or None."""
+        argv = [*nginx.CURL, "--create-dirs", "-w", "%{size_download}\\n"]
+        for rel in files:
+            argv += ["-o", os.path.join(into, rel), self.base + rel]
+        start = time.perf_counter()
+        out = client.run(argv, check=False, timeout=TIMEOUT)
+        for rel in files:
+            fd = os.open(os.path.join(into, rel), os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+        seconds = time.perf_counter() - start
+        got = sum(int(n) for n in out.stdout.split())
+        shutil.rmtree(into, ignore_errors=True)
+        if out.returncode != 0 or got != size:
+            return None
+        return seconds
+
+    def ready(self, client, files):
+        return harness.wait_until(lambda: client.run(
+            ["curl", "-sk", "-o", "/dev/null", "-r", "0-0", self.base + files[0]],
+            check=False, timeout=10).returncode == 0, 10)
+
+
+def mbps(size, seconds):
+    return size / seconds / 1e6 if seconds else None
+
+
+def single_parts(bench, parts, size, out):
+    """single and 1g: one seeder, one downloader, lanspread beside HTTPS."""
+    lan = harness.Lan()
+    try:
+        seed_host, dl_host = lan.host("seed"), lan.host("dl")
+        seed_games = bench.work.sub("seed", "games")
+        files = transfer.make_game(seed_games, size)
+        seeder = seed_host.serve(bench.work, games=seed_games)
+        https = Https(bench, seed_host, seed_games)
+        if not https.ready(dl_host, files):
+            bench.fail("nginx did not answer")
+            return
+        into = os.path.join(bench.work.path, "dl-https")
+        for part, rate in (("single", None), ("1g", "1gbit")):
+            if part not in parts:
+                continue
+            seed_host.set_rate(rate)
+            dl_host.set_rate(rate)
+            link = f"tc tbf {rate}" if rate else "veth, no limit"
+            h = https.fetch(dl_host, files, into, size)
+            if h is None:
+                bench.fail(f"https ({link}) did not deliver {size} bytes")
+            s, _ = bench.download(dl_host, f"dl-{part}", size)
+            print(f"{part}: {size >> 20} MiB, {link}: lanspread {s and round(s, 2)} s "
+                  f"({mbps(size, s) and round(mbps(size, s), 1)} MB/s), https "
+                  f"{h and round(h, 2)} s ({mbps(size, h) and round(mbps(size, h), 1)} MB/s)",
+                  flush=True)
+            if part == "single":
+                out["single_MBps"] = s and round(mbps(size, s), 1)
+                out["https_MBps"] = h and round(mbps(size, h), 1)
+                out["ratio"] = s and h and round(h / s, 3)
+            else:
+                line = 1e9 / 8
+                out["single_1g_fraction"] = s and round(size / s / line, 3)
+                out["https_1g_fraction"] = h and round(size / h / line, 3)
+        seeder.stop()
+    finally:
+        lan.close()
+        shutil.rmtree(bench.work.path + "/seed", ignore_errors=True)
+
+
+def multi_part(bench, size, runs, out):
+    """Three seeders of different speeds, one downloader: the fraction of their sum."""
+    lan = harness.Lan()
+    try:
+        first = bench.work.sub("seed0", "games")
+        transfer.make_game(first, size)
+        seeders = []
+        for i, rate in enumerate(MULTI_RATES):
+            games = bench.work.sub(f"seed{i}", "games")
+            if i:
+                transfer.link_game(first, games)
+            seeders.append(lan.host(f"seed{i}", rate=f"{rate}mbit").serve(
+                bench.work, games=games))
+        dl_host = lan.host("dl")
+        line = sum(MULTI_RATES) * 1e6 / 8
+        fractions = []
+        for run in range(runs):
+            s, _ = bench.download(dl_host, f"dl-multi{run}", size, peers=len(MULTI_RATES))
+            fraction = s and round(size / s / line, 3)
+            print(f"multi run {run + 1}: {size >> 20} MiB from seeders at "
+                  f"{'/'.join(map(str, MULTI_RATES))} Mbit/s: {s and round(s, 2)} s, "
+                  f"{fraction} of their sum", flush=True)
+            fractions.append(fraction)
+        out["multi_fractions"] = fractions
+        out["multi_fraction_of_sum"] = min((f for f in fractions if f), default=None)
+        for s in seeders:
+            s.stop()
+    finally:
+        lan.close()
+        for i in range(len(MULTI_RATES)):
+            shutil.rmtree(os.path.join(bench.work.path, f"seed{i}"), ignore_errors=True)
+
+
+def rss_part(bench, size, out):
+    lan = harness.Lan()
+    try:
+        seed_games = bench.work.sub("seed", "games")
+        transfer.make_game(seed_games, size)
+        seeder = lan.host("seed").serve(bench.work, games=seed_games)
+        s, peak = bench.download(lan.host("dl"), "dl-rss", size)
+        print(f"rss: {size >> 20} MiB in {s and round(s, 2)} s; downloader's peak RSS "
+              f"{peak and round(peak / 2**20, 1)} MiB; seeder's "
+              f"{round(harness.peak_rss_bytes(seeder.pid) / 2**20, 1)} MiB", flush=True)
+        out["peak_rss_MiB"] = peak and round(peak / 2**20, 1)
+        seeder.stop()
+    finally:
+        lan.close()
+        shutil.rmtree(bench.work.path + "/seed", ignore_errors=True)
+
+
+def main():
+    _, rest = harness.parse_args()
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", default=",".join(PARTS),
+                    help="comma-separated parts: " + ",".join(PARTS))
+    ap.add_argument("--size", type=int, default=2048, help="MiB, single and 1g")
+    ap.add_argument("--multi-size", type=int, default=512, help="MiB")
+    ap.add_argument("--rss-size", type=int, default=4096, help="MiB")
+    ap.add_argument("--runs", type=int, default=3, help="multi runs")
+    ap.add_argument("--small", action="store_true")
+    opts = ap.parse_args(rest)
+    parts = opts.only.split(",")
+    if set(parts) - set(PARTS):
+        sys.exit(f"unknown parts: {','.join(set(parts) - set(PARTS))}")
+    if opts.small:
+        opts.size = opts.multi_size = opts.rss_size = 64
+        opts.runs = 1
+    harness.require_root()
+    bench = Bench(harness.Workdir("download-bench",
+                                  parent=os.environ.get("TMPDIR", "/var/tmp")))
+    out = {}
+    try:
+        if "single" in parts or "1g" in parts:
+            single_parts(bench, parts, opts.size << 20, out)
+        if "multi" in parts:
+            multi_part(bench, opts.multi_size << 20, opts.runs, out)
+        if "rss" in parts:
+            rss_part(bench, opts.rss_size << 20, out)
+    finally:
+        bench.work.keep = bool(bench.failures)  # keep the logs of a failed run
+        harness.undo_all()
+    out["failures"] = len(bench.failures)
+    out["failure_reasons"] = bench.failures
+    print(json.dumps(out))
+    return 1 if bench.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
