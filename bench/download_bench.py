@@ -3,9 +3,10 @@
 from others, on hosts in network namespaces, against HTTPS of the same bytes on the same link
 in the same run (nginx, TLS 1.3 AES-128-GCM, self-signed; curl fetching every file of the
 game over one connection into the downloader's games filesystem, then fsync of the files,
-since the daemon syncs before it reports the end). A lanspread download is timed from
-`POST /api/v1/games/openarena/download` to its `operation_finished` event; the install the
-daemon starts afterwards is cancelled and not timed. Parts (--only):
+since the daemon syncs before it reports the end; `https_nosync_*`: curl alone). A
+lanspread download is timed from `POST /api/v1/games/openarena/download` to its
+`operation_finished` event; the install the daemon starts afterwards is cancelled and not
+timed. Parts (--only):
   single  one seeder -> one downloader, a --size MiB game (2048) on a bare veth link
   1g      the same over a 1 Gbit/s `tc tbf` link: achieved / line rate
   multi   three seeders at 200, 100 and 25 Mbit/s -> one downloader, --multi-size MiB (512),
@@ -17,8 +18,9 @@ exit status is 1. Needs root and about 3 x the largest game of free disk under $
   download_bench.py --tool <lanspread binary> [--only single,1g,multi,rss] [--size MiB]
                     [--multi-size MiB] [--rss-size MiB] [--runs N] [--small]
   --small: 64 MiB games, one multi run (smoke test)
-Last line: {"single_MBps":…, "https_MBps":…, "ratio":…, "single_1g_fraction":…,
-            "https_1g_fraction":…, "multi_fraction_of_sum":…, "multi_fractions":[…],
+Last line: {"single_MBps":…, "https_MBps":…, "https_nosync_MBps":…, "ratio":…,
+            "single_1g_fraction":…, "https_1g_fraction":…, "https_1g_nosync_fraction":…,
+            "multi_fraction_of_sum":…, "multi_fractions":[…],
             "peak_rss_MiB":…, "failures":…, "failure_reasons":[…]}"""
 import argparse
 import json
@@ -86,12 +88,14 @@ class Https:
         self.base = f"{base}{GID}/"
 
     def fetch(self, client, files, into, size):
-        """Seconds to fetch `files` (one connection) into `into` and fsync them, or None."""
+        """(seconds to fetch `files` over one connection into `into` and fsync them, seconds
+        of curl alone), or (None, None) when bytes are missing."""
         argv = [*nginx.CURL, "--create-dirs", "-w", "%{size_download}\\n"]
         for rel in files:
             argv += ["-o", os.path.join(into, rel), self.base + rel]
         start = time.perf_counter()
         out = client.run(argv, check=False, timeout=TIMEOUT)
+        curl_seconds = time.perf_counter() - start
         for rel in files:
             fd = os.open(os.path.join(into, rel), os.O_RDONLY)
             os.fsync(fd)
@@ -100,8 +104,8 @@ class Https:
         got = sum(int(n) for n in out.stdout.split())
         shutil.rmtree(into, ignore_errors=True)
         if out.returncode != 0 or got != size:
-            return None
-        return seconds
+            return None, None
+        return seconds, curl_seconds
 
     def ready(self, client, files):
         return harness.wait_until(lambda: client.run(
@@ -132,22 +136,25 @@ def single_parts(bench, parts, size, out):
             seed_host.set_rate(rate)
             dl_host.set_rate(rate)
             link = f"tc tbf {rate}" if rate else "veth, no limit"
-            h = https.fetch(dl_host, files, into, size)
+            h, curl_only = https.fetch(dl_host, files, into, size)
             if h is None:
                 bench.fail(f"https ({link}) did not deliver {size} bytes")
             s, _ = bench.download(dl_host, f"dl-{part}", size)
             print(f"{part}: {size >> 20} MiB, {link}: lanspread {s and round(s, 2)} s "
                   f"({mbps(size, s) and round(mbps(size, s), 1)} MB/s), https "
-                  f"{h and round(h, 2)} s ({mbps(size, h) and round(mbps(size, h), 1)} MB/s)",
+                  f"{h and round(h, 2)} s ({mbps(size, h) and round(mbps(size, h), 1)} MB/s; "
+                  f"curl alone, before the fsync: {curl_only and round(curl_only, 2)} s)",
                   flush=True)
             if part == "single":
                 out["single_MBps"] = s and round(mbps(size, s), 1)
                 out["https_MBps"] = h and round(mbps(size, h), 1)
+                out["https_nosync_MBps"] = curl_only and round(mbps(size, curl_only), 1)
                 out["ratio"] = s and h and round(h / s, 3)
             else:
                 line = 1e9 / 8
                 out["single_1g_fraction"] = s and round(size / s / line, 3)
                 out["https_1g_fraction"] = h and round(size / h / line, 3)
+                out["https_1g_nosync_fraction"] = curl_only and round(size / curl_only / line, 3)
         seeder.stop()
     finally:
         lan.close()
