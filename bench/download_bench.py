@@ -232,13 +232,16 @@ def main():
     bench = Bench(harness.Workdir("download-bench",
                                   parent=os.environ.get("TMPDIR", "/var/tmp")))
     out = {}
+    runs = [(("single", "1g"), lambda: single_parts(bench, parts, opts.size << 20, out)),
+            (("multi",), lambda: multi_part(bench, opts.multi_size << 20, opts.runs, out)),
+            (("rss",), lambda: rss_part(bench, opts.rss_size << 20, out))]
     try:
-        if "single" in parts or "1g" in parts:
-            single_parts(bench, parts, opts.size << 20, out)
-        if "multi" in parts:
-            multi_part(bench, opts.multi_size << 20, opts.runs, out)
-        if "rss" in parts:
-            rss_part(bench, opts.rss_size << 20, out)
+        for names, run in runs:
+            if set(names) & set(parts):
+                try:
+                    run()
+                except (RuntimeError, OSError) as e:  # DaemonError and TimeoutError too
+                    bench.fail(f"{'/'.join(names)}: {e}")
     finally:
         bench.work.keep = bool(bench.failures)  # keep the logs of a failed run
         harness.undo_all()

@@ -165,6 +165,24 @@ class Bench:
         done = [t for t in took if t is not None]
         return (max(done) if len(done) == len(hosts) else None), sent
 
+    def system(self, name):
+        """One downloader alone, then all at once: (single_s, all_done_s, bytes the seeder
+        sent during the swarm), the times None when a download failed."""
+        if name == "lanspread":
+            seeder = self.seed_host.serve(self.work, games=self.seed_games)
+            run = self.lanspread
+        else:
+            tracker, seeder, torrent = self.bt_seeder()
+            run = lambda hosts, label: self.bt(hosts, label, torrent)  # noqa: E731
+        try:
+            single, _ = run([self.solo_host], "single")
+            swarm, sent = run(self.hosts, "swarm")
+            return single, swarm, sent
+        finally:
+            seeder.stop()
+            if name == "bt":
+                tracker.close()
+
     # --- lanspread --------------------------------------------------------------------------
     def lanspread(self, hosts, label):
         daemons = [h.serve(self.work, name=f"{h.name}-{label}") for h in hosts]
@@ -271,17 +289,11 @@ def main():
         for system, key in (("lanspread", ""), ("bt", "bt_")):
             if system not in opts.only.split(","):
                 continue
-            if system == "lanspread":
-                seeder = bench.seed_host.serve(work, games=bench.seed_games)
-                run = bench.lanspread
-            else:
-                tracker, seeder, torrent = bench.bt_seeder()
-                run = lambda hosts, label: bench.bt(hosts, label, torrent)  # noqa: E731
-            single, _ = run([bench.solo_host], "single")
-            swarm, sent = run(bench.hosts, "swarm")
-            seeder.stop()
-            if system == "bt":
-                tracker.close()
+            try:
+                single, swarm, sent = bench.system(system)
+            except (RuntimeError, OSError) as e:  # DaemonError and TimeoutError too
+                bench.fail(f"{system}: {e}")
+                continue
             print(f"{system}: one downloader {single and round(single, 2)} s; {n} at once: "
                   f"the last after {swarm and round(swarm, 2)} s; the seeder sent "
                   f"{sent / size:.2f} copies", flush=True)
