@@ -1,5 +1,6 @@
 #include "runtime/game_view.hpp"
 
+#include "library/hasher.hpp"
 #include "library/version.hpp"
 
 namespace lanspread::runtime {
@@ -38,6 +39,39 @@ std::vector<GameView> merge_views(const library::Catalog& catalog,
     out.push_back(std::move(v));
   }
   return out;
+}
+
+proto::Sha256 snapshot_digest(const std::vector<GameView>& games, std::uint64_t local_revision) {
+  // Length-prefixed fields, so no two different snapshots encode alike.
+  std::string text;
+  auto put = [&](std::string_view s) {
+    text += std::to_string(s.size());
+    text += ':';
+    text += s;
+  };
+  auto num = [&](std::uint64_t n) { put(std::to_string(n)); };
+  num(local_revision);
+  for (const auto& v : games) {
+    put(v.info.id);
+    put(v.info.name);
+    put(v.info.description);
+    put(v.info.genre);
+    num(v.info.max_players);
+    num(v.downloaded | v.installed << 1 | v.update_available << 2 | v.available << 3);
+    put(v.local_version);
+    num(v.local_size);
+    put(v.latest_version);
+    num(v.latest_size);
+    num(v.latest_peers.size());
+    for (const auto& p : v.latest_peers) put(p);
+    num(v.peers_by_version.size());
+    for (const auto& [version, peers] : v.peers_by_version) {
+      put(version);
+      num(peers.size());
+      for (const auto& p : peers) put(p);
+    }
+  }
+  return library::sha256({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
 }
 
 }  // namespace lanspread::runtime

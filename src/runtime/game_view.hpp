@@ -30,4 +30,7 @@ struct GameView {
 std::vector<GameView> merge_views(const library::Catalog& catalog,
                                   const library::LocalLibrary* local, const PeerGameDB& peers);
 
+// A digest of everything a snapshot shows, to tell whether it changed.
+proto::Sha256 snapshot_digest(const std::vector<GameView>& games, std::uint64_t local_revision);
+
 }  // namespace lanspread::runtime

@@ -4,7 +4,25 @@
 // planner grants, so a flood of announcements costs a bounded number of dials.
 #include "runtime/peer_runtime_impl.hpp"
 
+#include <arpa/inet.h>
+
 namespace lanspread::runtime {
+namespace {
+
+// The IP address of `a` as text, without port or scope.
+std::string host_of(const transport::Address& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a.storage.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, text,
+                sizeof text);
+  } else if (a.storage.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr, text,
+                sizeof text);
+  }
+  return text;
+}
+
+}  // namespace
 
 void PeerRuntime::on_seen(const DiscoveredPeer& d, bool announced) {
   if (d.id == peer_id_ || stopping_) return;
@@ -15,8 +33,10 @@ void PeerRuntime::on_seen(const DiscoveredPeer& d, bool announced) {
   }
   announced_[d.id] = d;
   // A newcomer may have replaced a failing candidate in the planner: forget that one here too.
-  if (announced_.size() > dials_.peer_count())
+  if (announced_.size() > dials_.peer_count()) {
     std::erase_if(announced_, [&](const auto& kv) { return !dials_.knows(kv.first); });
+    std::erase_if(parked_, [&](const std::string& id) { return !dials_.knows(id); });
+  }
   if (const PeerInfo* p = peers_.peer(d.id)) {
     // Listed already: follow its announcement (name, addresses, library revision).
     PeerInfo info = *p;
@@ -33,29 +53,54 @@ void PeerRuntime::on_seen(const DiscoveredPeer& d, bool announced) {
 void PeerRuntime::on_unannounced(const std::string& id) {
   dials_.forget(id);
   announced_.erase(id);
+  parked_.erase(id);
   links_.erase(id);
   on_lost(id, "said goodbye or expired");
   pump_dials();
 }
 
-void PeerRuntime::on_verified(const std::string& id, std::uint64_t rev) {
+void PeerRuntime::on_verified(const std::string& id, std::uint64_t rev,
+                              const transport::Address& from) {
   auto a = announced_.find(id);
   if (a == announced_.end() || stopping_) return;  // forgotten meanwhile
   PeerInfo info;
   info.peer_id = id;
   info.name = a->second.name;
   info.addresses = dials_.addresses(id);
+  info.host = host_of(from);
   info.library_rev = rev;
   info.last_seen = Clock::now();
-  const bool fresh = peers_.upsert_peer(info);
-  if (peers_.peer(id) == nullptr) return;  // the table is full
+  std::string evicted;
+  const bool fresh = peers_.upsert_peer(info, &evicted);
+  // Verified either way: a peer the table (or its host's share) has no room for is parked,
+  // not probed again, until a listed peer leaves.
   dials_.set_verified(id, true);
+  if (peers_.peer(id) == nullptr) {
+    parked_.insert(id);
+    links_.erase(id);
+    return;
+  }
+  parked_.erase(id);
+  if (!evicted.empty()) {
+    parked_.insert(evicted);  // stays verified in the planner: not probed again at once
+    links_.erase(evicted);
+    failures_.erase(evicted);
+    withdraw_from_downloads(evicted);
+    emit(PeerLeft{evicted, "evicted: the peer table is full and it offers no game"});
+  }
   failures_[id] = 0;
   if (fresh) {
     emit(PeerJoined{view_of(info)});
     emit(PeerCount{peers_.peer_count()});
   }
   maybe_refresh(id);
+}
+
+void PeerRuntime::unpark() {
+  if (parked_.empty() || peers_.peer_count() >= config_.limits.max_peers) return;
+  for (const auto& id : parked_) dials_.set_verified(id, false);
+  parked_.clear();
+  pump_dials();
 }
 
 void PeerRuntime::maybe_refresh(const std::string& id) {
@@ -77,7 +122,7 @@ awaitable<void> PeerRuntime::probe(std::string id) {
   if (conn && !stopping_) {
     auto pong = co_await request(*conn, proto::Ping{}, config_.request_timeout);
     if (pong && std::holds_alternative<proto::Pong>(*pong))
-      on_verified(id, std::get<proto::Pong>(*pong).library_rev);
+      on_verified(id, std::get<proto::Pong>(*pong).library_rev, (*conn)->remote());
   }
   dials_.probe_done(id);
   pump_dials();

@@ -6,8 +6,36 @@
 
 namespace lanspread::runtime {
 
-bool PeerGameDB::upsert_peer(PeerInfo info) {
-  if (!peers_.contains(info.peer_id) && peers_.size() >= max_peers_) return false;
+namespace {
+
+bool counted_host(const std::string& host) {
+  return !host.empty() && host != "127.0.0.1" && host != "::1" && !host.starts_with("127.");
+}
+
+}  // namespace
+
+bool PeerGameDB::upsert_peer(PeerInfo info, std::string* evicted) {
+  if (!peers_.contains(info.peer_id)) {
+    if (counted_host(info.host)) {
+      const auto same_host = std::count_if(peers_.begin(), peers_.end(), [&](const auto& kv) {
+        return kv.second.info.host == info.host;
+      });
+      if (static_cast<std::size_t>(same_host) >= max_per_host_) return false;
+    }
+    if (peers_.size() >= max_peers_) {
+      // Room is made only at the cost of a peer known to offer nothing: its list was fetched
+      // and held no catalog game. A newcomer whose list is not fetched yet is not evicted.
+      auto victim = peers_.end();
+      for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+        const PeerState& p = it->second;
+        if (!p.games_rev || !p.games.empty()) continue;
+        if (victim == peers_.end() || p.info.last_seen < victim->second.info.last_seen) victim = it;
+      }
+      if (victim == peers_.end()) return false;
+      if (evicted) *evicted = victim->first;
+      peers_.erase(victim);
+    }
+  }
   auto [it, inserted] = peers_.try_emplace(info.peer_id);
   it->second.info = std::move(info);
   return inserted;

@@ -22,6 +22,9 @@ struct PeerInfo {
   std::string peer_id;
   std::string name;  // readable label from discovery
   std::vector<transport::Address> addresses;
+  // IP address (no port) the connection that proved the peer's id came from; empty or
+  // loopback: not counted against `max_per_host`.
+  std::string host;
   std::uint64_t library_rev = 0;  // as announced; games are refetched when it changes
   Clock::time_point last_seen{};
 };
@@ -37,11 +40,14 @@ struct GameAvailability {
 
 class PeerGameDB {
  public:
-  explicit PeerGameDB(std::size_t max_peers = 1024) : max_peers_(max_peers) {}
+  explicit PeerGameDB(std::size_t max_peers = 1024, std::size_t max_per_host = 4)
+      : max_peers_(max_peers), max_per_host_(max_per_host) {}
 
-  // Adds or refreshes a peer; returns true if it is new. A new peer beyond `max_peers` is
-  // not added (false, and peer() stays null).
-  bool upsert_peer(PeerInfo info);
+  // Adds or refreshes a peer; returns true if it is new. A new peer is not added (false, and
+  // peer() stays null) when its host already has `max_per_host` peers, or when the table
+  // holds `max_peers` and none of them can make room: a full table evicts the peer whose
+  // game list was fetched and holds no game (the least recently seen), named in `evicted`.
+  bool upsert_peer(PeerInfo info, std::string* evicted = nullptr);
   // Forgets a peer and everything it reported; returns false if it was unknown.
   bool remove_peer(const std::string& peer_id);
   // Peers not seen since `cutoff`, removed; their ids are returned.
@@ -76,6 +82,7 @@ class PeerGameDB {
     std::map<std::string, proto::GameSummary> games;
   };
   std::size_t max_peers_;
+  std::size_t max_per_host_;
   std::map<std::string, PeerState> peers_;
 };
 

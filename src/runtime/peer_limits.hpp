@@ -12,6 +12,10 @@ namespace lanspread::runtime {
 struct PeerLimits {
   // Peers known at once, announced or verified (the mDNS browser keeps at most as many).
   std::size_t max_peers = 1024;
+  // Verified peers whose proving connection came from one IP address (certificates are
+  // free to make; addresses on a LAN are not). Peers on loopback (named by a local caller)
+  // do not count.
+  std::size_t max_peers_per_host = 4;
   // A peer's game list is fetched again at most this often, whatever its Pong or its
   // announcement says about its library revision.
   std::chrono::milliseconds min_refresh_interval{10'000};

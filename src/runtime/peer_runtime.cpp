@@ -263,6 +263,7 @@ void PeerRuntime::on_lost(const std::string& id, const std::string& reason) {
   emit(PeerLeft{id, reason});
   emit(PeerCount{peers_.peer_count()});
   emit_snapshot();
+  unpark();
 }
 
 awaitable<void> PeerRuntime::get_game(std::string id, bool from_peers_only) {
@@ -342,7 +343,7 @@ void PeerRuntime::on_command(PeerCommand c) {
       [&](auto& cmd) {
         using T = std::decay_t<decltype(cmd)>;
         if constexpr (std::is_same_v<T, ListGames>) {
-          emit_snapshot();
+          emit_snapshot(true);
         } else if constexpr (std::is_same_v<T, GetGame>) {
           asio::co_spawn(io_, get_game(cmd.id, false), asio::detached);
         } else if constexpr (std::is_same_v<T, FetchLatestFromPeers>) {

@@ -52,7 +52,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
       : config_(std::move(config)),
         sink_(std::move(sink)),
         disk_(std::max(1u, config_.disk_threads)),
-        peers_(config_.limits.max_peers),
+        peers_(config_.limits.max_peers, config_.limits.max_peers_per_host),
         dials_(config_.limits),
         probe_timer_(io_) {}
 
@@ -75,18 +75,27 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   void emit(PeerEvent e) {
     if (sink_) sink_(std::move(e));
   }
-  void emit_snapshot() {
+  // Emits the merged library; unless `always` (an answer to ListGames), only when it differs
+  // from the last one emitted (peers refreshing unchanged lists cost no event).
+  void emit_snapshot(bool always = false) {
     auto lib = monitor_ ? monitor_->snapshot() : nullptr;
-    emit(LibrarySnapshot{merge_views(*config_.catalog, lib.get(), peers_),
-                         monitor_ ? monitor_->revision() : 0});
+    LibrarySnapshot s{merge_views(*config_.catalog, lib.get(), peers_),
+                      monitor_ ? monitor_->revision() : 0};
+    const auto digest = snapshot_digest(s.games, s.local_revision);
+    if (!always && digest == last_snapshot_) return;
+    last_snapshot_ = digest;
+    emit(std::move(s));
   }
   PeerView view_of(const PeerInfo& p) const;
   // A peer was announced (`announced`) or named by a local caller: a candidate to probe.
   void on_seen(const DiscoveredPeer& p, bool announced);
   // Its announcement is gone: forgotten, and dropped from the list if it was there.
   void on_unannounced(const std::string& id);
-  // It answered a Ping over a handshake that proved its id: listed from now on.
-  void on_verified(const std::string& id, std::uint64_t rev);
+  // It answered a Ping over a handshake (from `from`) that proved its id: listed from now on,
+  // if the table has room for it and its host.
+  void on_verified(const std::string& id, std::uint64_t rev, const transport::Address& from);
+  // A peer left: parked candidates are probed again.
+  void unpark();
   // Dropped from the list (it stays a candidate while it is announced).
   void on_lost(const std::string& id, const std::string& reason);
   // Hands free handshake slots to waiting dials and starts due probes.
@@ -147,6 +156,9 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;
   std::set<std::string> busy_;  // peers with a ping or refresh in flight
+  // Verified candidates the table had no room for: not probed again until a peer leaves.
+  std::set<std::string> parked_;
+  std::optional<proto::Sha256> last_snapshot_;  // digest of the last LibrarySnapshot emitted
   bool stopping_ = false;
 };
 

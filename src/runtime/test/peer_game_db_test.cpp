@@ -1,4 +1,5 @@
 #include "runtime/peer_game_db.hpp"
+#include "runtime/game_view.hpp"
 
 #include <gtest/gtest.h>
 
@@ -87,6 +88,76 @@ TEST(PeerGameDB, BoundsThePeers) {
   EXPECT_EQ(db.peer(std::string("c")), nullptr);
   EXPECT_FALSE(db.upsert_peer(peer("a", 7)));  // known peers still update
   EXPECT_EQ(db.peer("a")->library_rev, 7u);
+}
+
+// Guards against one machine filling the peer table with self-made certificates: each is a
+// valid peer, but only a few may come from one address (loopback, named by a local caller,
+// is exempt).
+TEST(PeerGameDB, CapsPeersPerHost) {
+  PeerGameDB db(1024, 4);
+  auto from = [](std::string id, std::string host) {
+    auto p = peer(std::move(id));
+    p.host = std::move(host);
+    return p;
+  };
+  for (int i = 0; i < 300; ++i) db.upsert_peer(from("fake" + std::to_string(i), "198.18.0.66"));
+  EXPECT_EQ(db.peer_count(), 4u);
+  EXPECT_EQ(db.peer("fake4"), nullptr);
+  EXPECT_TRUE(db.upsert_peer(from("real", "198.18.0.7")));     // another host still gets in
+  EXPECT_FALSE(db.upsert_peer(from("fake0", "198.18.0.66")));  // a listed one still updates
+  EXPECT_NE(db.peer("fake0"), nullptr);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_TRUE(db.upsert_peer(from("lo" + std::to_string(i), "127.0.0.1")));
+  EXPECT_EQ(db.peer_count(), 11u);
+}
+
+// Guards against a full table of peers that offer nothing keeping out a real one, and against
+// a newcomer evicting a peer that offers games or one whose list is not fetched yet.
+TEST(PeerGameDB, FullTableEvictsAPeerThatOffersNoGame) {
+  PeerGameDB db(3, 4);
+  auto seen = [](std::string id, int age_s) {
+    auto p = peer(std::move(id));
+    p.last_seen = Clock::now() - std::chrono::seconds(age_s);
+    return p;
+  };
+  db.upsert_peer(seen("seeder", 30));
+  db.upsert_peer(seen("empty", 10));
+  db.upsert_peer(seen("unfetched", 20));
+  db.set_games("seeder", {dl("xonotic", "1")}, 1);
+  db.set_games("empty", {}, 1);
+  std::string evicted;
+  EXPECT_TRUE(db.upsert_peer(peer("real"), &evicted));
+  EXPECT_EQ(evicted, "empty");
+  EXPECT_EQ(db.peer("empty"), nullptr);
+  // Now nobody is known to offer nothing: the next newcomer is refused.
+  evicted.clear();
+  EXPECT_FALSE(db.upsert_peer(peer("late"), &evicted));
+  EXPECT_TRUE(evicted.empty());
+  EXPECT_EQ(db.peer_count(), 3u);
+  EXPECT_NE(db.peer("seeder"), nullptr);
+  EXPECT_NE(db.peer("unfetched"), nullptr);
+}
+
+// Guards against a library snapshot event on every refresh of an unchanged list: the digest
+// is the same for the same views and moves with anything a person would see change.
+TEST(SnapshotDigest, ChangesOnlyWithTheSnapshot) {
+  GameView v;
+  v.info.id = "xonotic";
+  v.latest_version = "1";
+  v.peers_by_version["1"] = {"p1"};
+  const std::vector<GameView> a{v};
+  EXPECT_EQ(snapshot_digest(a, 3), snapshot_digest(std::vector<GameView>{v}, 3));
+  EXPECT_NE(snapshot_digest(a, 3), snapshot_digest(a, 4));
+  auto b = a;
+  b[0].peers_by_version["1"].push_back("p2");
+  EXPECT_NE(snapshot_digest(a, 3), snapshot_digest(b, 3));
+  b = a;
+  b[0].installed = true;
+  EXPECT_NE(snapshot_digest(a, 3), snapshot_digest(b, 3));
+  b = a;
+  b[0].latest_version = "";
+  b[0].info.id = "xonotic1";  // field boundaries matter
+  EXPECT_NE(snapshot_digest(a, 3), snapshot_digest(b, 3));
 }
 
 // Guards against dead peers staying in the view (downloads would be planned from them).
