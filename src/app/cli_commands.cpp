@@ -3,6 +3,7 @@
 
 #include "app/cli_context.hpp"
 #include "app/cli_format.hpp"
+#include "sys/durable_file.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -192,18 +193,74 @@ int run_set_games_dir(CliContext& ctx, const std::string& dir) {
                               ctx.waits().games_dir_wait.count()));
 }
 
-// Hands `url` to xdg-open when a graphical session exists; true when it took it.
-bool open_in_browser(const std::string& url, std::chrono::seconds wait) {
+bool graphical_session() {
   const char* display = std::getenv("DISPLAY");
   const char* wayland = std::getenv("WAYLAND_DISPLAY");
-  if ((display == nullptr || *display == '\0') && (wayland == nullptr || *wayland == '\0'))
-    return false;
+  return (display != nullptr && *display != '\0') || (wayland != nullptr && *wayland != '\0');
+}
+
+// A page that forwards the browser to `url` (an http:// URL checked to be printable ASCII).
+std::string login_page(const std::string& url) {
+  std::string attr;  // HTML attribute text
+  std::string js;    // JavaScript string literal text
+  for (char c : url) {
+    switch (c) {
+      case '&':
+        attr += "&amp;";
+        break;
+      case '"':
+        attr += "&quot;";
+        break;
+      case '<':
+        attr += "&lt;";
+        break;
+      case '>':
+        attr += "&gt;";
+        break;
+      default:
+        attr += c;
+    }
+    if (c == '\\' || c == '"' || c == '<' || c == '>' || c == '&') {
+      js += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      js += c;
+    }
+  }
+  return fmt::format(
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+      "<meta name=\"referrer\" content=\"no-referrer\">"
+      "<meta http-equiv=\"refresh\" content=\"0; url={0}\">"
+      "<title>lanspread</title>"
+      "<script>location.replace(\"{1}\");</script></head>"
+      "<body><a href=\"{0}\">Open lanspread</a></body></html>\n",
+      attr, js);
+}
+
+// Writes the forwarding page for `url`, readable by its owner only, into $XDG_RUNTIME_DIR
+// (else the state dir); each `open` replaces the previous one. The browser is handed this
+// file, never the URL: a program's arguments are visible to every local user
+// (/proc/<pid>/cmdline), and the URL carries a login token.
+std::optional<std::filesystem::path> write_login_page(const std::filesystem::path& state_dir,
+                                                      const std::string& url) {
+  std::filesystem::path dir = state_dir;
+  std::error_code ec;
+  if (const char* run = std::getenv("XDG_RUNTIME_DIR");
+      run != nullptr && *run == '/' && std::filesystem::is_directory(run, ec))
+    dir = run;
+  constexpr std::string_view kName = "lanspread-login.html";
+  if (!sys::write_file_atomic(dir, kName, login_page(url), {.mode = 0600, .durable = false}))
+    return std::nullopt;
+  return dir / kName;
+}
+
+// Hands `target` (a file) to xdg-open; true when it took it.
+bool open_in_browser(const std::string& target, std::chrono::seconds wait) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   std::string program = "xdg-open";
-  char* argv[] = {program.data(), const_cast<char*>(url.c_str()), nullptr};
+  char* argv[] = {program.data(), const_cast<char*>(target.c_str()), nullptr};
   pid_t pid = 0;
   const int err = posix_spawnp(&pid, "xdg-open", &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -228,7 +285,14 @@ int run_open(CliContext& ctx, bool print_only) {
   if (!url.starts_with("http://") || printable(url) != url) {
     return ctx.fail(kExitError, "bad_answer", "the daemon's login URL is not an http:// URL");
   }
-  const bool opened = !print_only && open_in_browser(url, ctx.waits().opener_wait);
+  bool opened = false;
+  if (!print_only && graphical_session()) {
+    if (auto page = write_login_page(ctx.state_dir(), url)) {
+      opened = open_in_browser(page->string(), ctx.waits().opener_wait);
+      std::error_code ec;
+      if (!opened) std::filesystem::remove(*page, ec);  // nobody will read it
+    }
+  }
   if (ctx.json()) {
     CliContext::print_json(json::object{{"url", url}, {"opened", opened}});
   } else {

@@ -56,6 +56,8 @@ class CliContext {
   DaemonClient& client() { return *client_; }
   bool json() const { return options_.json; }
   const WaitLimits& waits() const { return limits_.wait; }
+  // The daemon's state dir (where its api-key is), as resolved by connect().
+  std::filesystem::path state_dir() const { return key_.path.parent_path(); }
   // "127.0.0.1:7878", as given to --api.
   const std::string& address() const { return options_.api; }
 

@@ -215,6 +215,45 @@ class Verbs(harness.TestCase):
         self.assertEqual(first.status, 303)
         self.assertIn("lanspread_session=", first.headers.get("Set-Cookie", ""))
 
+    def test_e_open_hands_the_browser_a_private_file(self):
+        # Guards against `open` passing the login link (its token) to the browser opener as
+        # an argument, which every local user can read in /proc/<pid>/cmdline: the opener
+        # must get a file only its owner can read, and that file must lead to the link.
+        bin_dir = os.path.join(self.tmp, "fake-opener")
+        run_dir = os.path.join(self.tmp, "runtime-dir")
+        os.makedirs(bin_dir, exist_ok=True)
+        os.makedirs(run_dir, mode=0o700, exist_ok=True)
+        record = os.path.join(self.tmp, "opener-argv.json")
+        opener = os.path.join(bin_dir, "xdg-open")
+        with open(opener, "w") as f:
+            f.write("#!/usr/bin/python3\nimport json, sys\n"
+                    f"json.dump(sys.argv[1:], open({record!r}, 'w'))\n")
+        os.chmod(opener, 0o755)
+        env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+        env.update(DISPLAY=":99", PATH=bin_dir + os.pathsep + env.get("PATH", ""),
+                   XDG_RUNTIME_DIR=run_dir)
+        r = subprocess.run(cli_support.cli_argv(self.downloader, "open", "--json"),
+                           capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        link = one_document(self, r)
+        self.assertIs(link["opened"], True)
+        token = link["url"].split("token=")[1]
+        with open(record) as f:
+            argv = json.load(f)
+        self.assertEqual(len(argv), 1, argv)
+        self.assertNotIn(token, " ".join(argv))
+        self.assertNotIn("token", " ".join(argv))
+        page = argv[0]
+        self.assertEqual(os.path.dirname(page), run_dir)
+        self.assertEqual(os.stat(page).st_mode & 0o777, 0o600)
+        with open(page) as f:
+            html = f.read()
+        self.assertIn(f'http-equiv="refresh" content="0; url={link["url"]}"', html)
+        self.assertIn(f'location.replace("{link["url"]}")', html)
+        # The page's link is the live one-time login.
+        first = self.downloader.api.anonymous().get(link["url"][len("http://127.0.0.1:7878"):])
+        self.assertEqual(first.status, 303)
+
     def test_daemon_not_running(self):
         # Guards against a stack trace, a hang or a vague error when no daemon runs: the
         # person is told how to start it, and scripts get exit code 3.
