@@ -177,4 +177,34 @@ std::optional<MergedManifest> ManifestVote::result() const {
   return out;
 }
 
+void ManifestDissent::remember(const std::string& peer, const std::string& game,
+                               const std::string& version, const proto::Sha256& digest,
+                               Clock::time_point now) {
+  Key key{game, version, peer};
+  if (!entries_.contains(key) && entries_.size() >= max_entries_) {
+    std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.at >= window_; });
+    if (entries_.size() >= max_entries_) {
+      auto oldest =
+          std::min_element(entries_.begin(), entries_.end(),
+                           [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+      entries_.erase(oldest);
+    }
+  }
+  entries_[std::move(key)] = Entry{digest, now};
+}
+
+bool ManifestDissent::dissented(const std::string& peer, const std::string& game,
+                                const std::string& version, Clock::time_point now) const {
+  auto it = entries_.find(Key{game, version, peer});
+  return it != entries_.end() && now - it->second.at < window_;
+}
+
+void ManifestDissent::agreed(const std::string& game, const std::string& version,
+                             const proto::Sha256& digest) {
+  std::erase_if(entries_, [&](const auto& kv) {
+    return std::get<0>(kv.first) == game && std::get<1>(kv.first) == version &&
+           kv.second.digest == digest;
+  });
+}
+
 }  // namespace lanspread::runtime

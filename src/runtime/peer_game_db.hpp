@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace lanspread::runtime {
@@ -110,6 +111,36 @@ class ManifestVote {
   std::optional<proto::Sha256> candidate_;
   proto::Game candidate_manifest_;
   std::size_t lead_ = 0;
+};
+
+// Peers whose manifest of a version lost a vote (by its digest): not asked for that version's
+// manifest again within `window`, so a dissenter cannot make every later vote fetch and
+// decode its (up to 64 MiB) manifest again. A later vote won by the same digest clears it.
+// Bounded: beyond `max_entries`, expired entries go first, then the oldest.
+class ManifestDissent {
+ public:
+  explicit ManifestDissent(Clock::duration window = std::chrono::minutes(10),
+                           std::size_t max_entries = 4096)
+      : window_(window), max_entries_(max_entries) {}
+
+  void remember(const std::string& peer, const std::string& game, const std::string& version,
+                const proto::Sha256& digest, Clock::time_point now);
+  // Whether the peer's manifest of that version lost a vote within the window.
+  bool dissented(const std::string& peer, const std::string& game, const std::string& version,
+                 Clock::time_point now) const;
+  // A vote for that version was won by `digest`: peers remembered for it were right.
+  void agreed(const std::string& game, const std::string& version, const proto::Sha256& digest);
+  std::size_t size() const noexcept { return entries_.size(); }
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string>;  // game, version, peer
+  struct Entry {
+    proto::Sha256 digest;
+    Clock::time_point at;
+  };
+  Clock::duration window_;
+  std::size_t max_entries_;
+  std::map<Key, Entry> entries_;
 };
 
 }  // namespace lanspread::runtime

@@ -19,6 +19,13 @@ struct PeerLimits {
   // A peer's game list is fetched again at most this often, whatever its Pong or its
   // announcement says about its library revision.
   std::chrono::milliseconds min_refresh_interval{10'000};
+  // Requests that run at once over all peers: manifest fetches (GetGame, up to 64 MiB each)
+  // and game-list refreshes (ListGames, up to 4 MiB each). The rest wait their turn.
+  std::size_t max_manifest_fetches = 4;
+  std::size_t max_refreshes = 8;
+  // A peer whose manifest of a version lost the vote is not asked for it again for this long.
+  std::chrono::milliseconds dissent_memory{600'000};
+  std::size_t max_dissent_entries = 4096;
 
   // Outgoing QUIC handshakes in flight at once; further dials wait in a queue.
   std::size_t max_handshakes = 16;

@@ -233,9 +233,12 @@ awaitable<void> PeerRuntime::refresh(std::string id) {
   if (p == nullptr) co_return;
   const std::uint64_t rev = p->library_rev;
   peers_.note_refresh(id, Clock::now());  // counts whether it works or not
+  auto permit = co_await refresh_gate_.acquire();
+  if (stopping_ || peers_.peer(id) == nullptr) co_return;
   auto conn = co_await connect(id);
   if (!conn) co_return;
   auto games = co_await request(*conn, proto::ListGames{}, config_.request_timeout);
+  permit = {};
   if (peers_.peer(id) == nullptr) co_return;
   if (!games) {
     emit(RuntimeFailure{"peer " + id.substr(0, 8),
@@ -304,7 +307,16 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
   // One manifest is held at a time (plus the one being read): the vote keeps digests.
   ManifestVote vote;
   std::string last_error = "no answer";
+  std::map<std::string, proto::Sha256> digests;
+  std::size_t skipped = 0;
   for (const auto& peer : sources) {
+    // A peer whose manifest of this version lost a vote lately is not asked again.
+    if (dissent_.dissented(peer, id, *latest, Clock::now())) {
+      ++skipped;
+      continue;
+    }
+    auto permit = co_await manifest_gate_.acquire();
+    if (stopping_) break;
     auto conn = co_await connect(peer);
     if (!conn) {
       last_error = conn.error().message();
@@ -323,6 +335,7 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
                 {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
           },
           use_awaitable);
+      digests[peer] = digest;
       vote.add(peer, digest, std::move(*game));
     } else if (const auto* e = std::get_if<proto::Error>(&*r)) {
       last_error = e->message;
@@ -332,8 +345,15 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
   if (!merged) {
     why = vote.size() == 0 ? "no peer sent the manifest: " + last_error
                            : "peers disagree about the files of version " + *latest;
+    if (vote.size() == 0 && skipped > 0)
+      why = "every peer that offers version " + *latest +
+            " sent a manifest the others disagreed with lately";
     co_return std::nullopt;
   }
+  const auto now = Clock::now();
+  dissent_.agreed(id, *latest, digests.at(merged->agreeing.front()));
+  for (const auto& peer : merged->dissenters)
+    dissent_.remember(peer, id, *latest, digests.at(peer), now);
   co_return merged;
 }
 

@@ -16,6 +16,7 @@
 #include "runtime/dial_planner.hpp"
 #include "runtime/download_task.hpp"
 #include "runtime/error.hpp"
+#include "runtime/fetch_gate.hpp"
 #include "runtime/game_server.hpp"
 #include "runtime/peer_client.hpp"
 #include "transport/endpoint.hpp"
@@ -54,7 +55,10 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
         disk_(std::max(1u, config_.disk_threads)),
         peers_(config_.limits.max_peers, config_.limits.max_peers_per_host),
         dials_(config_.limits),
-        probe_timer_(io_) {}
+        probe_timer_(io_),
+        manifest_gate_(io_.get_executor(), config_.limits.max_manifest_fetches),
+        refresh_gate_(io_.get_executor(), config_.limits.max_refreshes),
+        dissent_(config_.limits.dissent_memory, config_.limits.max_dissent_entries) {}
 
   boost::system::result<void> start();
   void stop();
@@ -159,6 +163,9 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   // Verified candidates the table had no room for: not probed again until a peer leaves.
   std::set<std::string> parked_;
   std::optional<proto::Sha256> last_snapshot_;  // digest of the last LibrarySnapshot emitted
+  FetchGate manifest_gate_;                     // GetGame requests at once, over all peers
+  FetchGate refresh_gate_;                      // ListGames requests at once, over all peers
+  ManifestDissent dissent_;     // peers whose manifest lost a vote, by game and version
   bool stopping_ = false;
 };
 
