@@ -26,6 +26,8 @@ class RuntimeCategory final : public boost::system::error_category {
         return "shutting down";
       case errc::peer_gone:
         return "the peer has left the network";
+      case errc::not_enough_space:
+        return "not enough free space in the games directory";
       case errc::backing_off:
         return "the peer did not answer at any of its addresses lately; it is tried again later";
     }

@@ -2,6 +2,10 @@
 
 #include "transfer/update_commit.hpp"
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
 namespace lanspread::runtime {
 
 namespace {
@@ -13,6 +17,38 @@ awaitable<void> until_stopped(std::stop_token stop) {
   std::stop_callback on_stop(stop, [ex, timer] { asio::post(ex, [timer] { timer->cancel(); }); });
   boost::system::error_code ec;
   if (!stop.stop_requested()) co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+// "24.0 MiB": sizes in the reason of a refusal.
+std::string mib(std::uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+struct SpaceNeeded {
+  std::uint64_t need = 0;  // bytes the payload still lacks on disk
+  std::uint64_t free = 0;  // available to this user in the games dir's file system
+};
+
+// What fetching `game` into `root` will write at least (each file's size less what a file at
+// its path already holds; a resume or an unchanged file needs nothing), against the free
+// space. Blocking: disk pool. Symlinks are not followed (lstat).
+boost::system::result<SpaceNeeded> space_needed(const std::filesystem::path& games_dir,
+                                                const std::filesystem::path& root,
+                                                const proto::Game& game) {
+  SpaceNeeded s;
+  struct statvfs vfs {};
+  if (::statvfs(games_dir.c_str(), &vfs) != 0)
+    return boost::system::error_code(errno, boost::system::system_category());
+  s.free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  for (const auto& f : game.files) {
+    if (f.is_dir) continue;
+    std::uint64_t have = 0;
+    struct stat st {};
+    if (::lstat((root / f.path).c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      have = std::min<std::uint64_t>(f.size, static_cast<std::uint64_t>(st.st_size));
+    s.need += f.size - have;
+  }
+  return s;
 }
 
 }  // namespace
@@ -41,6 +77,23 @@ awaitable<void> PeerRuntime::download(std::string id) {
   auto& merged = std::get<0>(resolved);
   if (!merged) {
     finish_operation(id, OperationKind::download, make_error_code(errc::no_sources), why);
+    co_return;
+  }
+  // A game that cannot fit is refused before any per-chunk state exists or a byte is fetched
+  // (a valid manifest may list a million chunks).
+  const proto::Game* wanted = &merged->manifest;
+  auto space = co_await asio::co_spawn(
+      disk_,
+      [dir = config_.games_dir, root = config_.games_dir / id,
+       wanted]() -> awaitable<boost::system::result<SpaceNeeded>> {
+        co_return space_needed(dir, root, *wanted);
+      },
+      use_awaitable);
+  if (space && space->need > space->free) {
+    finish_operation(id, OperationKind::download, make_error_code(errc::not_enough_space),
+                     fmt::format("'{}' does not fit: not enough space: needs {}, {} free in {}",
+                                 id, mib(space->need), mib(space->free),
+                                 config_.games_dir.string()));
     co_return;
   }
   DownloadJob job;

@@ -177,7 +177,32 @@ class Downloads(harness.TestCase):
 
     def test_disk_full(self):
         """Guards against a full disk leaving a game that looks complete, or writing outside
-        the game folder."""
+        the game folder: the disk fills up while the download runs."""
+        small = self.work.mount_tmpfs("120m", "smalldisk")
+        shutil.rmtree(self.dl.games)
+        os.symlink(small, self.dl.games)
+        self.start_downloader()
+        self.assertIsNotNone(self.available("1"))
+        self.post("download")
+        self.assertIsNotNone(self.progressed(1, 20))
+        filler = os.path.join(small, "filler")
+        try:
+            with open(filler, "wb") as f:
+                while True:
+                    f.write(b"\0" * (1 << 20))
+                    f.flush()
+        except OSError:
+            pass  # the disk is full now
+        end = self.finished("download", 60)
+        self.assertEqual(end and end["type"], "operation_failed", end)
+        self.assertIn("disk", end["data"]["reason"])
+        self.assertFalse(os.path.exists(os.path.join(small, "openarena", "version.ini")))
+        self.assertEqual(sorted(os.listdir(small)), ["filler", "openarena"])
+
+    def test_a_game_larger_than_the_disk_is_refused_up_front(self):
+        """Guards against starting a download that cannot fit (a valid manifest may list a
+        million chunks, each with its download state): it is refused before a byte is
+        fetched or a file created, with what it needs and what is free."""
         small = self.work.mount_tmpfs("40m", "smalldisk")
         shutil.rmtree(self.dl.games)
         os.symlink(small, self.dl.games)
@@ -186,9 +211,9 @@ class Downloads(harness.TestCase):
         self.post("download")
         end = self.finished("download", 60)
         self.assertEqual(end and end["type"], "operation_failed", end)
-        self.assertIn("disk", end["data"]["reason"])
-        self.assertFalse(os.path.exists(os.path.join(small, "openarena", "version.ini")))
-        self.assertEqual(sorted(os.listdir(small)), ["openarena"])
+        self.assertRegex(end["data"]["reason"],
+                         r"not enough space: needs 80\.0 MiB, 40\.0 MiB free")
+        self.assertEqual(os.listdir(small), [])
 
 
 if __name__ == "__main__":
