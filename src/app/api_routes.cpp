@@ -3,6 +3,8 @@
 #include "app/api_server.hpp"
 #include "runtime/peer_runtime.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -56,22 +58,32 @@ Response ApiServer::games_dir(const Request& req) {
     return make_json(req, http::status::ok,
                      json::serialize(json::object{{"path", state_->games_dir.string()}}));
   }
-  if (req.method() != http::verb::put)
-    return error_json(req, http::status::method_not_allowed, "method", "use GET or PUT");
+  return error_json(req, http::status::method_not_allowed, "method", "use GET or PUT");
+}
+
+boost::asio::awaitable<Response> ApiServer::put_games_dir(const Request& req) {
   boost::system::error_code jec;
   const json::value body = json::parse(req.body(), jec);
   const json::value* p =
       (!jec && body.is_object()) ? body.get_object().if_contains("path") : nullptr;
   if (p == nullptr || !p->is_string()) {
-    return error_json(req, http::status::bad_request, "bad_request",
-                      R"(send a JSON object like {"path": "/srv/games"})");
+    co_return error_json(req, http::status::bad_request, "bad_request",
+                         R"(send a JSON object like {"path": "/srv/games"})");
   }
-  if (auto ok = runtime::validate_games_dir(std::string(p->get_string())); !ok) {
-    return error_json(req, http::status::bad_request, "games_dir_invalid",
-                      std::string(p->get_string()) + ": " + ok.error().message());
+  const std::string dir(p->get_string());
+  // stat() and access() can hang on a dead network mount: never on the network thread.
+  auto check = [dir]() -> boost::asio::awaitable<boost::system::result<void>> {
+    co_return runtime::validate_games_dir(dir);
+  };
+  auto ok = config_.blocking ? co_await boost::asio::co_spawn(config_.blocking, check,
+                                                              boost::asio::use_awaitable)
+                             : runtime::validate_games_dir(dir);
+  if (!ok) {
+    co_return error_json(req, http::status::bad_request, "games_dir_invalid",
+                         dir + ": " + ok.error().message());
   }
-  send_(runtime::SetGameDir{std::string(p->get_string())});
-  return make_json(req, http::status::ok, json::serialize(json::object{{"path", p->get_string()}}));
+  send_(runtime::SetGameDir{dir});
+  co_return make_json(req, http::status::ok, json::serialize(json::object{{"path", dir}}));
 }
 
 Response ApiServer::game_action(const Request& req, std::string_view rest) {

@@ -27,6 +27,8 @@ struct ApiServerConfig {
   std::filesystem::path key_path;  // named in 401 answers
   ApiLimits limits;
   AuthLimits auth;
+  // Where blocking checks (the games dir a PUT names) run; empty: inline (tests).
+  boost::asio::any_io_executor blocking;
 };
 
 // Where game actions and settings go: the runtime's send() in the daemon.
@@ -68,6 +70,8 @@ class ApiServer : public std::enable_shared_from_this<ApiServer> {
   Response route(const Request& req, const std::string& path);
   Response game_action(const Request& req, std::string_view rest);
   Response games_dir(const Request& req);
+  // PUT /api/v1/settings/games-dir: the dir is checked on the blocking executor.
+  boost::asio::awaitable<Response> put_games_dir(const Request& req);
   Response login(const Request& req, std::string_view target);
   // Events (api_events.cpp).
   boost::asio::awaitable<Response> long_poll(const Request& req, std::string_view target);

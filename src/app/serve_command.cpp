@@ -211,6 +211,7 @@ int run_serve(const ServeArgs& args) {
   // The API lives on the network thread, next to the state it reads.
   std::promise<boost::system::result<std::uint16_t>> api_ready;
   result<std::string> login_url = std::string();
+  api_config.blocking = (*handle)->disk_executor();
   boost::asio::post((*handle)->executor(), [&, h = handle->get()] {
     daemon->state = std::make_shared<AppState>(h->executor());
     daemon->state->peer_id = h->peer_id();

@@ -232,10 +232,46 @@ std::vector<GameRecovered> recover_games(const std::filesystem::path& dir,
   return out;
 }
 
-void PeerRuntime::set_game_dir(const std::filesystem::path& dir) {
-  // Blocking on purpose: a switch is rare, no operation runs (checked by the caller), and
-  // nothing may look at the new dir before its interrupted operations are repaired.
-  for (auto& r : recover_games(dir, *config_.catalog)) emit(std::move(r));
+awaitable<void> PeerRuntime::set_game_dir(std::filesystem::path dir) {
+  const std::string busy = "operations are running; wait for them or cancel them";
+  if (switching_dir_) {
+    emit(GameDirRejected{dir, "another games dir switch is running; wait for it"});
+    co_return;
+  }
+  if (!operations_.empty()) {
+    emit(GameDirRejected{dir, busy});
+    co_return;
+  }
+  // Checking the dir and repairing its interrupted operations touch the disk (a slow or hung
+  // file system, thousands of games): the disk pool does it, and nothing looks at the new
+  // dir before it is done. Meanwhile the old dir stays in use.
+  switching_dir_ = true;
+  using Checked = boost::system::result<std::vector<GameRecovered>>;
+  Checked checked = make_error_code(errc::games_dir_invalid);
+  try {
+    checked = co_await asio::co_spawn(
+        disk_,
+        [dir, catalog = config_.catalog]() -> awaitable<Checked> {
+          if (auto ok = validate_games_dir(dir); !ok) co_return ok.error();
+          co_return recover_games(dir, *catalog);
+        },
+        use_awaitable);
+  } catch (const std::exception& e) {
+    switching_dir_ = false;
+    emit(GameDirRejected{dir, e.what()});
+    co_return;
+  }
+  switching_dir_ = false;
+  if (stopping_) co_return;
+  if (!checked) {
+    emit(GameDirRejected{dir, checked.error().message()});
+    co_return;
+  }
+  for (auto& r : *checked) emit(std::move(r));
+  if (!operations_.empty()) {  // one started on the old dir meanwhile
+    emit(GameDirRejected{dir, busy});
+    co_return;
+  }
   config_.games_dir = dir;
   monitor_->set_games_dir(dir);
   emit(GameDirChanged{dir});

@@ -369,15 +369,7 @@ void PeerRuntime::on_command(PeerCommand c) {
         } else if constexpr (std::is_same_v<T, FetchLatestFromPeers>) {
           asio::co_spawn(io_, get_game(cmd.id, true), asio::detached);
         } else if constexpr (std::is_same_v<T, SetGameDir>) {
-          if (auto ok = validate_games_dir(cmd.dir); !ok) {
-            emit(GameDirRejected{cmd.dir, ok.error().message()});
-            return;
-          }
-          if (!operations_.empty()) {
-            emit(GameDirRejected{cmd.dir, "operations are running; wait for them or cancel them"});
-            return;
-          }
-          set_game_dir(cmd.dir);
+          asio::co_spawn(io_, set_game_dir(cmd.dir), asio::detached);
         } else if constexpr (std::is_same_v<T, GetPeerCount>) {
           emit(PeerCount{peers_.peer_count()});
         } else if constexpr (std::is_same_v<T, InstallGame>) {
@@ -431,5 +423,8 @@ boost::system::result<std::unique_ptr<PeerRuntimeHandle>> start_peer(PeerConfig 
 namespace lanspread::runtime {
 boost::asio::any_io_executor PeerRuntimeHandle::executor() const {
   return rt_->executor();
+}
+boost::asio::any_io_executor PeerRuntimeHandle::disk_executor() const {
+  return rt_->disk_executor();
 }
 }  // namespace lanspread::runtime

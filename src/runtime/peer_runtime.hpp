@@ -76,6 +76,9 @@ class PeerRuntimeHandle {
   // The network thread's executor: front ends (the HTTP API) run their IO on it, so that
   // events and their own handlers never race.
   boost::asio::any_io_executor executor() const;
+  // The pool that does blocking disk work: front ends post their own blocking checks to it
+  // (never onto the network thread). Valid until stop().
+  boost::asio::any_io_executor disk_executor() const;
   // Tells the runtime about a peer directly (no discovery needed; loopback addresses are
   // allowed, unlike from announcements). It is listed once it answers. Thread-safe.
   void add_peer(DiscoveredPeer peer);

@@ -74,6 +74,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   std::string peer_id_;
   std::uint16_t port_ = 0;
   boost::asio::any_io_executor executor() { return io_.get_executor(); }
+  boost::asio::any_io_executor disk_executor() { return disk_.get_executor(); }
 
  private:
   void emit(PeerEvent e) {
@@ -129,7 +130,8 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   void finish_operation(const std::string& id, OperationKind kind, boost::system::error_code ec,
                         std::string detail);
   void emit_operations();
-  void set_game_dir(const std::filesystem::path& dir);
+  // Checks and repairs `dir` on the disk pool, then switches to it (unless operations run).
+  awaitable<void> set_game_dir(std::filesystem::path dir);
 
   PeerConfig config_;
   EventSink sink_;
@@ -166,6 +168,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   FetchGate manifest_gate_;                     // GetGame requests at once, over all peers
   FetchGate refresh_gate_;                      // ListGames requests at once, over all peers
   ManifestDissent dissent_;     // peers whose manifest lost a vote, by game and version
+  bool switching_dir_ = false;  // a SetGameDir is checking its dir on the disk pool
   bool stopping_ = false;
 };
 
