@@ -2,6 +2,7 @@
 // DialPlanner). An announcement makes a peer a candidate; it is listed only once a handshake
 // proved its id and it answered a Ping. Every outgoing handshake waits for a slot the
 // planner grants, so a flood of announcements costs a bounded number of dials.
+#include "runtime/peer_name.hpp"
 #include "runtime/peer_runtime_impl.hpp"
 
 #include <arpa/inet.h>
@@ -24,8 +25,11 @@ std::string host_of(const transport::Address& a) {
 
 }  // namespace
 
-void PeerRuntime::on_seen(const DiscoveredPeer& d, bool announced) {
-  if (d.id == peer_id_ || stopping_) return;
+void PeerRuntime::on_seen(const DiscoveredPeer& raw, bool announced) {
+  if (raw.id == peer_id_ || stopping_) return;
+  // Its name is a stranger's text: made safe here, before any log, event or the API sees it.
+  DiscoveredPeer d = raw;
+  d.name = sanitize_peer_name(raw.name);
   const auto admission = dials_.offer(d.id, d.addresses, announced, Clock::now());
   if (admission == DialPlanner::Admission::no_usable_address ||
       admission == DialPlanner::Admission::full) {
