@@ -4,6 +4,7 @@
 #include "sys/open_beneath.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <sys/stat.h>
@@ -43,8 +44,9 @@ bool is_key(std::string_view text) {
 // Opens the state dir, creating it 0700 when missing; refuses a directory of another user
 // and tightens a looser mode, so the key file inside is reachable by this user only.
 // (A state dir may legitimately be a symlink to a directory: it is followed.)
-result<sys::UniqueFd> open_private_dir(const fs::path& dir) {
+result<sys::UniqueFd> open_private_dir(const fs::path& dir, std::vector<std::string>* warnings) {
   std::error_code ec;
+  const bool existed = fs::exists(dir, ec);
   fs::create_directories(dir, ec);
   if (ec) return fail(errc::state_dir_unsafe, dir, "cannot create it: " + ec.message());
   auto fd = sys::open_dir(dir, /*follow=*/true);
@@ -55,14 +57,20 @@ result<sys::UniqueFd> open_private_dir(const fs::path& dir) {
     return fail(errc::state_dir_unsafe, dir,
                 "it belongs to uid " + std::to_string(st.st_uid) + ", not to this user");
   }
-  if ((st.st_mode & 07777) != 0700 && ::fchmod(fd->get(), 0700) != 0) {
-    return fail_errno(errc::state_dir_unsafe, dir, "cannot make it private (chmod 0700)");
+  if ((st.st_mode & 07777) != 0700) {
+    if (::fchmod(fd->get(), 0700) != 0)
+      return fail_errno(errc::state_dir_unsafe, dir, "cannot make it private (chmod 0700)");
+    if (existed && (st.st_mode & 077) != 0 && warnings) {
+      warnings->push_back(
+          fmt::format("{}: the state dir was open to other users (mode {:04o}); made it 0700",
+                      dir.string(), st.st_mode & 07777));
+    }
   }
   return std::move(*fd);
 }
 
 // The key in an existing file (never through a symlink); an empty string when there is none.
-result<std::string> read_key(int dir_fd, const fs::path& path) {
+result<std::string> read_key(int dir_fd, const fs::path& path, std::vector<std::string>* warnings) {
   auto fd = sys::open_beneath(dir_fd, kApiKeyFileName, O_RDONLY | O_NONBLOCK, 0,
                               path.parent_path().string());
   if (!fd) {
@@ -73,8 +81,16 @@ result<std::string> read_key(int dir_fd, const fs::path& path) {
   if (::fstat(fd->get(), &st) != 0) return fail_errno(errc::key_unreadable, path, "cannot stat");
   if (!S_ISREG(st.st_mode)) return fail(errc::key_unreadable, path, "not a regular file");
   if (st.st_uid != ::geteuid()) return fail(errc::key_unreadable, path, "belongs to another user");
-  if ((st.st_mode & 077) != 0 && ::fchmod(fd->get(), 0600) != 0) {
-    return fail_errno(errc::key_unreadable, path, "cannot make it private (chmod 0600)");
+  if ((st.st_mode & 077) != 0) {
+    if (::fchmod(fd->get(), 0600) != 0)
+      return fail_errno(errc::key_unreadable, path, "cannot make it private (chmod 0600)");
+    if (warnings) {
+      warnings->push_back(fmt::format(
+          "{}: the API key was readable or writable by other users (mode {:04o}); made it "
+          "0600. It may have leaked: stop the daemon, delete the file and start again for a "
+          "new key",
+          path.string(), st.st_mode & 07777));
+    }
   }
   auto text = sys::read_small_file(fd->get(), kMaxKeyFile, path.string());
   if (!text) return fail_sys(errc::key_unreadable, path, text.error());
@@ -117,11 +133,12 @@ fs::path api_key_path(const fs::path& state_dir) {
   return state_dir / kApiKeyFileName;
 }
 
-result<std::string> load_or_create_api_key(const fs::path& state_dir) {
-  auto dir = open_private_dir(state_dir);
+result<std::string> load_or_create_api_key(const fs::path& state_dir,
+                                           std::vector<std::string>* warnings) {
+  auto dir = open_private_dir(state_dir, warnings);
   if (!dir) return dir.error();
   const fs::path path = api_key_path(state_dir);
-  auto existing = read_key(dir->get(), path);
+  auto existing = read_key(dir->get(), path, warnings);
   if (!existing) return existing.error();
   if (!existing->empty()) return existing;
   auto key = random_hex(kApiKeyBytes);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lanspread::app {
 
@@ -27,7 +28,10 @@ std::filesystem::path api_key_path(const std::filesystem::path& state_dir);
 // the key is made and written atomically (sys::write_file_atomic: api-key.tmp created 0600,
 // fsync, rename, directory fsync). A file that holds no key is an error, never silently
 // replaced: clients may hold the old one. A key file with group or other bits is tightened
-// to 0600; a symlink at its name is refused.
-result<std::string> load_or_create_api_key(const std::filesystem::path& state_dir);
+// to 0600, and an existing state dir open to others to 0700, each with a line for the
+// person in `warnings` (the key may have leaked); a symlink at its name, or a key file or
+// state dir of another user, is refused.
+result<std::string> load_or_create_api_key(const std::filesystem::path& state_dir,
+                                           std::vector<std::string>* warnings = nullptr);
 
 }  // namespace lanspread::app

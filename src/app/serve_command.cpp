@@ -166,8 +166,10 @@ int run_serve(const ServeArgs& args) {
   ApiServerConfig api_config;
   api_config.address = *api_address;
   api_config.key_path = api_key_path(config.state_dir);
-  if (auto key = load_or_create_api_key(config.state_dir)) {
+  std::vector<std::string> key_warnings;
+  if (auto key = load_or_create_api_key(config.state_dir, &key_warnings)) {
     api_config.key = std::move(*key);
+    for (const auto& w : key_warnings) spdlog::warn("{}", w);
   } else {
     spdlog::error("{}", key.error().message());
     return 1;

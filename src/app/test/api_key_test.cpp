@@ -67,11 +67,45 @@ TEST(ApiKey, LooseModesAreTightened) {
   const std::string written(64, 'a');
   std::ofstream(state / "api-key") << written << "\n";
   ::chmod((state / "api-key").c_str(), 0644);
-  auto key = load_or_create_api_key(state);
+  std::vector<std::string> warnings;
+  auto key = load_or_create_api_key(state, &warnings);
   ASSERT_TRUE(key) << key.error().message();
   EXPECT_EQ(*key, written);
   EXPECT_EQ(mode_of(state), 0700u);
   EXPECT_EQ(mode_of(state / "api-key"), 0600u);
+  // The person is told: the key may have been read while it was open.
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("mode 0755"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("mode 0644"), std::string::npos) << warnings[1];
+  EXPECT_NE(warnings[1].find("may have leaked"), std::string::npos) << warnings[1];
+  warnings.clear();
+  ASSERT_TRUE(load_or_create_api_key(state, &warnings));
+  EXPECT_TRUE(warnings.empty());  // private now: nothing to say
+}
+
+TEST(ApiKey, AKeyOfAnotherUserIsRefused) {
+  // Guards against using (and so trusting) a key file another user owns, who could read or
+  // replace it.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the file away";
+  TempDir tmp;
+  const fs::path state = tmp.path() / "state";
+  fs::create_directories(state);
+  ::chmod(state.c_str(), 0700);
+  std::ofstream(state / "api-key") << std::string(64, 'a') << "\n";
+  ::chmod((state / "api-key").c_str(), 0600);
+  ASSERT_EQ(::chown((state / "api-key").c_str(), 65534, 65534), 0);
+  auto key = load_or_create_api_key(state);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().message().find("another user"), std::string::npos) << key.error().message();
+}
+
+TEST(ApiKey, AFreshStateDirIsNoWarning) {
+  // Guards against a false alarm at every first start (the dir is created with the umask,
+  // then tightened).
+  TempDir tmp;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(load_or_create_api_key(tmp.path() / "new" / "state", &warnings));
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
 }
 
 TEST(ApiKey, AFileThatIsNoKeyIsRefusedNotReplaced) {
