@@ -30,8 +30,9 @@ struct SpaceNeeded {
 };
 
 // What fetching `game` into `root` will write at least (each file's size less what a file at
-// its path already holds; a resume or an unchanged file needs nothing), against the free
-// space. Blocking: disk pool. Symlinks are not followed (lstat).
+// its path already holds on disk: its allocated blocks, since an interrupted download leaves
+// its files pre-sized but sparse; a finished file needs nothing), against the free space.
+// Blocking: disk pool. Symlinks are not followed (lstat).
 boost::system::result<SpaceNeeded> space_needed(const std::filesystem::path& games_dir,
                                                 const std::filesystem::path& root,
                                                 const proto::Game& game) {
@@ -45,7 +46,8 @@ boost::system::result<SpaceNeeded> space_needed(const std::filesystem::path& gam
     std::uint64_t have = 0;
     struct stat st {};
     if (::lstat((root / f.path).c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      have = std::min<std::uint64_t>(f.size, static_cast<std::uint64_t>(st.st_size));
+      have = std::min<std::uint64_t>({f.size, static_cast<std::uint64_t>(st.st_size),
+                                      static_cast<std::uint64_t>(st.st_blocks) * 512});
     s.need += f.size - have;
   }
   return s;
@@ -91,9 +93,8 @@ awaitable<void> PeerRuntime::download(std::string id) {
       use_awaitable);
   if (space && space->need > space->free) {
     finish_operation(id, OperationKind::download, make_error_code(errc::not_enough_space),
-                     fmt::format("'{}' does not fit: not enough space: needs {}, {} free in {}",
-                                 id, mib(space->need), mib(space->free),
-                                 config_.games_dir.string()));
+                     fmt::format("'{}' does not fit: not enough space: needs {}, {} free in {}", id,
+                                 mib(space->need), mib(space->free), config_.games_dir.string()));
     co_return;
   }
   DownloadJob job;

@@ -175,15 +175,21 @@ class Downloads(harness.TestCase):
         with open(os.path.join(self.dl.games, "openarena", "version.ini")) as f:
             self.assertEqual(f.read(), "2\n")
 
-    def test_disk_full(self):
-        """Guards against a full disk leaving a game that looks complete, or writing outside
-        the game folder: the disk fills up while the download runs."""
-        small = self.work.mount_tmpfs("120m", "smalldisk")
+    def download_to_a_small_disk(self, size):
+        """Starts the downloader with its games dir on a tmpfs of `size` and asks for the
+        game; returns the tmpfs's path."""
+        small = self.work.mount_tmpfs(size, "smalldisk")
         shutil.rmtree(self.dl.games)
         os.symlink(small, self.dl.games)
         self.start_downloader()
         self.assertIsNotNone(self.available("1"))
         self.post("download")
+        return small
+
+    def test_disk_full(self):
+        """Guards against a full disk leaving a game that looks complete, or writing outside
+        the game folder: the disk fills up while the download runs."""
+        small = self.download_to_a_small_disk("120m")
         self.assertIsNotNone(self.progressed(1, 20))
         filler = os.path.join(small, "filler")
         try:
@@ -203,12 +209,7 @@ class Downloads(harness.TestCase):
         """Guards against starting a download that cannot fit (a valid manifest may list a
         million chunks, each with its download state): it is refused before a byte is
         fetched or a file created, with what it needs and what is free."""
-        small = self.work.mount_tmpfs("40m", "smalldisk")
-        shutil.rmtree(self.dl.games)
-        os.symlink(small, self.dl.games)
-        self.start_downloader()
-        self.assertIsNotNone(self.available("1"))
-        self.post("download")
+        small = self.download_to_a_small_disk("40m")
         end = self.finished("download", 60)
         self.assertEqual(end and end["type"], "operation_failed", end)
         self.assertRegex(end["data"]["reason"],
