@@ -136,7 +136,7 @@ awaitable<void> ApiServer::accept_loop() {
       exhausted = false;
       backoff = limits.accept_backoff_min;
     }
-    if (connections_ >= limits.max_connections) {
+    if (connections_ - evicting_ >= limits.max_connections && !evict_unproven()) {
       if (!full) {
         spdlog::warn("API: {} connections open; closing new ones until some end", connections_);
         full = true;
@@ -149,11 +149,36 @@ awaitable<void> ApiServer::accept_loop() {
   }
 }
 
+bool ApiServer::evict_unproven() {
+  for (auto& u : unproven_) {
+    if (!u.reading || u.evicted) continue;
+    u.evicted = true;
+    ++evicting_;
+    boost::system::error_code ec;
+    u.socket->close(ec);  // its read ends with an error and the session with it
+    return true;
+  }
+  return false;
+}
+
 awaitable<void> ApiServer::session(tcp::socket socket) {
   auto self = shared_from_this();
   CountedSlot slot(connections_);
   const ApiLimits& limits = config_.limits;
   beast::tcp_stream stream(std::move(socket));
+  // Listed as unproven until a request passes authentication.
+  auto me = unproven_.insert(unproven_.end(), Unproven{&stream.socket()});
+  bool listed = true;
+  auto unlist = [&] {
+    if (!listed) return;
+    listed = false;
+    if (me->evicted) --evicting_;
+    unproven_.erase(me);
+  };
+  struct Unlist {
+    decltype(unlist)& f;
+    ~Unlist() { f(); }
+  } unlist_at_end{unlist};
   beast::flat_buffer buffer(limits.header_max + limits.body_max);
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -161,8 +186,13 @@ awaitable<void> ApiServer::session(tcp::socket socket) {
     parser.body_limit(limits.body_max);
     stream.expires_after(limits.request_timeout);
     boost::system::error_code ec;
+    if (listed) me->reading = true;
     co_await http::async_read(stream, buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
+    if (listed) {
+      if (me->evicted) co_return;
+      me->reading = false;
+    }
     if (ec == http::error::header_limit || ec == http::error::body_limit ||
         ec == http::error::buffer_overflow) {
       // Tell the client why, then close: the rest of its request is not read.
@@ -194,6 +224,7 @@ awaitable<void> ApiServer::session(tcp::socket socket) {
       res = refusal_response(req, *refused);
     } else if (path.starts_with("/api/")) {
       const auto admitted = auth_.admit(facts, std::chrono::steady_clock::now());
+      if (!std::holds_alternative<Refusal>(admitted)) unlist();  // the user's connection now
       if (const auto* r = std::get_if<Refusal>(&admitted)) {
         res = refusal_response(req, *r);
       } else if (path == "/api/v1/events/ws" && upgrade) {

@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <list>
 #include <memory>
 #include <set>
 
@@ -88,6 +89,18 @@ class ApiServer : public std::enable_shared_from_this<ApiServer> {
   std::string login_host_;  // the host of login URLs ("127.0.0.1:7878")
   std::size_t connections_ = 0;
   std::size_t websockets_ = 0;
+  // Connections that have not made an authenticated request yet, oldest first. When every
+  // slot is taken, the oldest of them that waits for a request is closed to make room, so
+  // idle strangers cannot lock the user out (docs/security.md, "Local API").
+  struct Unproven {
+    boost::asio::ip::tcp::socket* socket;
+    bool reading = false;  // waiting for (the rest of) a request
+    bool evicted = false;
+  };
+  std::list<Unproven> unproven_;
+  std::size_t evicting_ = 0;  // evicted connections whose session has not ended yet
+  // Closes the oldest unproven connection that waits for a request; false if none.
+  bool evict_unproven();
   bool stopped_ = false;
 };
 

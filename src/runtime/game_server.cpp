@@ -18,6 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <memory>
 #include <optional>
 
 namespace lanspread::runtime {
@@ -62,18 +63,20 @@ GameServer::GameServer(GameServerConfig config, asio::any_io_executor net,
       net_(std::move(net)),
       disk_(std::move(disk)),
       library_(std::move(library)),
-      revision_(std::move(revision)) {}
+      revision_(std::move(revision)),
+      files_(config_.max_open_files, config_.max_open_files_per_connection) {}
 
 awaitable<void> GameServer::serve(std::shared_ptr<transport::Connection> conn) {
   auto self = shared_from_this();
   for (;;) {
     auto s = co_await conn->accept_stream();
     if (!s) co_return;
-    asio::co_spawn(net_, handle(std::move(*s), conn->peer_id()), asio::detached);
+    asio::co_spawn(net_, handle(std::move(*s), conn.get(), conn->peer_id()), asio::detached);
   }
 }
 
-awaitable<void> GameServer::handle(transport::Stream stream, std::string client) {
+awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
+                                   std::string client) {
   using namespace asio::experimental::awaitable_operators;
   auto self = shared_from_this();
   ++stats_.requests;
@@ -158,7 +161,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, std::string client)
     (void)stream.finish();
     co_return;
   }
-  co_await send_file(stream, client, game->root, *file, offset, length);
+  co_await send_file(stream, owner, client, game->root, *file, offset, length);
 }
 
 const proto::GameFileDescription* GameServer::lookup(
@@ -166,6 +169,7 @@ const proto::GameFileDescription* GameServer::lookup(
     const std::string& path) {
   if (index_snapshot_ != lib) {
     index_.clear();
+    files_.clear_idle();    // files may have changed with the library
     index_snapshot_ = lib;  // keeps alive the snapshot the index points into
   }
   auto& map = index_[&game];
@@ -176,51 +180,93 @@ const proto::GameFileDescription* GameServer::lookup(
   return it == map.end() ? nullptr : it->second;
 }
 
-awaitable<void> GameServer::send_file(transport::Stream& stream, const std::string& client,
+awaitable<int> GameServer::take_file(const void* owner, const std::string& key,
+                                     std::filesystem::path root, std::string rel,
+                                     std::uint64_t expected_size) {
+  const auto deadline = std::chrono::steady_clock::now() + config_.open_file_wait;
+  asio::steady_timer retry(net_);
+  for (;;) {
+    int fd = -1;
+    switch (files_.take(owner, key, &fd)) {
+      case OpenFileCache::Take::hit:
+        co_return fd;
+      case OpenFileCache::Take::open_it: {
+        // Open on the disk pool: even an open can block on a slow or sleeping disk.
+        const int raw = co_await asio::co_spawn(
+            disk_,
+            [root, rel, expected_size]() -> awaitable<int> {
+              // Beneath the root without following any link, even one planted after the scan.
+              auto opened = sys::open_regular_beneath(root, rel);
+              if (!opened) co_return -1;
+              struct stat st {};
+              if (::fstat(opened->get(), &st) != 0 ||
+                  static_cast<std::uint64_t>(st.st_size) != expected_size) {
+                co_return -2;
+              }
+              co_return opened->release();
+            },
+            use_awaitable);
+        files_.opened(owner, key, sys::UniqueFd(raw < 0 ? -1 : raw));
+        co_return raw;
+      }
+      case OpenFileCache::Take::wait:
+        break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) co_return -3;
+    // Files are released when other requests end; look again shortly.
+    retry.expires_after(std::chrono::milliseconds(20));
+    co_await retry.async_wait(asio::redirect_error(use_awaitable, ignored_));
+  }
+}
+
+awaitable<void> GameServer::send_file(transport::Stream& stream, const void* owner,
+                                      const std::string& client,
                                       std::filesystem::path root,
                                       const proto::GameFileDescription& file, std::uint64_t offset,
                                       std::uint64_t length) {
   const std::string rel = file.path;
-  const std::uint64_t expected_size = file.size;
-  // Open on the disk pool: even an open can block on a slow or sleeping disk.
-  const int raw = co_await asio::co_spawn(
-      disk_,
-      [root, rel, expected_size]() -> awaitable<int> {
-        // Beneath the root without following any link, even one planted after the scan.
-        auto fd = sys::open_regular_beneath(root, rel);
-        if (!fd) co_return -1;
-        struct stat st {};
-        if (::fstat(fd->get(), &st) != 0 ||
-            static_cast<std::uint64_t>(st.st_size) != expected_size) {
-          co_return -2;
-        }
-        co_return fd->release();
-      },
-      use_awaitable);
-  if (raw < 0) {
+  const auto want = [&](std::uint64_t left) {
+    return static_cast<std::size_t>(std::min<std::uint64_t>(config_.read_block, left));
+  };
+  // Nothing is opened or read before the stream has room to send it.
+  auto room = co_await stream.reserve(std::max<std::size_t>(want(length), 64));
+  if (!room) co_return;
+  const std::string key = root.string() + '\0' + rel + '\0' + std::to_string(file.size);
+  const int fd = co_await take_file(owner, key, root, rel, file.size);
+  if (fd < 0) {
     ++stats_.refused;
-    co_await send_response(
-        stream, error(raw == -2 ? proto::WireErrorCode::not_found : proto::WireErrorCode::internal,
-                      raw == -2 ? "'" + rel + "' changed since the last scan"
-                                : "cannot open '" + rel + "'"));
+    const auto code = fd == -2 ? proto::WireErrorCode::not_found : proto::WireErrorCode::internal;
+    co_await send_response(stream,
+                           error(code, fd == -2   ? "'" + rel + "' changed since the last scan"
+                                       : fd == -3 ? "too many files open; try again"
+                                                  : "cannot open '" + rel + "'"));
     (void)stream.finish();
     co_return;
   }
-  const sys::UniqueFd fd(raw);
+  struct Release {
+    OpenFileCache& files;
+    const void* owner;
+    const std::string& key;
+    ~Release() { files.put(owner, key); }
+  } release{files_, owner, key};
   if (!co_await send_response(stream, proto::FileData{length})) co_return;
 
-  std::vector<std::uint8_t> block(config_.read_block);
   std::uint64_t done = 0;
   while (done < length) {
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), length - done));
+    // Read only as much as the stream may queue now (waits for room, with the transport's
+    // send-stall deadline), so unsent bytes never pile up here.
+    room = co_await stream.reserve(want(length - done));
+    if (!room) co_return;
+    // Allocated per read and freed once queued: a stream waiting for room holds no buffer.
+    const std::size_t size = *room;
+    const auto block = std::make_unique_for_overwrite<std::uint8_t[]>(size);
     const std::uint64_t at = offset + done;
     const ssize_t n = co_await asio::co_spawn(
         disk_,
-        [f = fd.get(), data = block.data(), want, at]() -> awaitable<ssize_t> {
+        [fd, data = block.get(), size, at]() -> awaitable<ssize_t> {
           ssize_t r;
           do {
-            r = ::pread(f, data, want, static_cast<off_t>(at));
+            r = ::pread(fd, data, size, static_cast<off_t>(at));
           } while (r < 0 && errno == EINTR);
           co_return r;
         },
@@ -230,7 +276,7 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, const std::stri
       stream.reset(kResetBadRequest);
       co_return;
     }
-    if (!co_await stream.write({block.data(), static_cast<std::size_t>(n)})) co_return;
+    if (!co_await stream.write({block.get(), static_cast<std::size_t>(n)})) co_return;
     done += static_cast<std::uint64_t>(n);
     stats_.bytes_sent += static_cast<std::uint64_t>(n);
     if (config_.traffic) {

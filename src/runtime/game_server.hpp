@@ -1,12 +1,15 @@
 // Serves this peer's games over QUIC (docs/protocol.md): one request per stream, answered
-// from the latest library snapshot. File bytes are read on the worker pool and streamed
-// with back-pressure; a file is never held in memory whole. Only files listed in a
+// from the latest library snapshot. File bytes are read on the worker pool only once the
+// stream has send room reserved for them (the transport's send budget paces the reads), so
+// a reader that does not read costs no more than its stream's buffer. Files are opened only
+// then too, through a bounded cache of open files. Only files listed in a
 // downloaded game's manifest are served, opened component by component without following
 // symlinks. Hostile or broken clients get an Error frame or a reset stream; the server
 // keeps running.
 #pragma once
 
 #include "library/scan.hpp"
+#include "runtime/open_file_cache.hpp"
 #include "runtime/traffic_meter.hpp"
 #include "transport/endpoint.hpp"
 
@@ -33,7 +36,13 @@ struct GameServerConfig {
   std::string peer_id;
   // How long a client may take to send its request before the stream is reset.
   std::chrono::milliseconds request_timeout{10'000};
-  std::size_t read_block = 1 << 20;
+  // Most bytes read from a file at once (and held before they are queued to send).
+  std::size_t read_block = 256 << 10;
+  // Open files of served games, in total and used by one connection at once; a request
+  // waits this long for one, then is answered with an error.
+  std::size_t max_open_files = 256;
+  std::size_t max_open_files_per_connection = 16;
+  std::chrono::milliseconds open_file_wait{10'000};
   // Whole files above this size must be fetched in chunks.
   std::uint64_t max_whole_file = 64ULL << 20;
   // Counts the payload bytes sent to each client (null: not counted).
@@ -51,18 +60,26 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
 
   // Accepts streams of `conn` until it closes, handling each in its own coroutine.
   asio::awaitable<void> serve(std::shared_ptr<transport::Connection> conn);
-  // Handles one request stream of the peer `client` (its id; empty if unknown).
-  asio::awaitable<void> handle(transport::Stream stream, std::string client = {});
+  // Handles one request stream; `owner` (its connection) shares the open-file budget;
+  // `client` is the peer's id (empty if unknown), for its transfer rates.
+  asio::awaitable<void> handle(transport::Stream stream, const void* owner = nullptr,
+                               std::string client = {});
 
   const ServerStats& stats() const { return stats_; }
 
  private:
   const proto::GameFileDescription* lookup(const std::shared_ptr<const library::LocalLibrary>& lib,
                                            const library::LocalGame& game, const std::string& path);
-  asio::awaitable<void> send_file(transport::Stream& stream, const std::string& client,
+  asio::awaitable<void> send_file(transport::Stream& stream, const void* owner,
+                                  const std::string& client,
                                   std::filesystem::path root,
                                   const proto::GameFileDescription& file, std::uint64_t offset,
                                   std::uint64_t length);
+  // A descriptor of the file from the cache (opened on the disk pool if needed), -1 if it
+  // cannot be opened, -2 if it changed since the scan, -3 if none was free in time.
+  asio::awaitable<int> take_file(const void* owner, const std::string& key,
+                                 std::filesystem::path root, std::string rel,
+                                 std::uint64_t expected_size);
 
   GameServerConfig config_;
   asio::any_io_executor net_;
@@ -70,6 +87,7 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
   LibraryProvider library_;
   RevisionProvider revision_;
   ServerStats stats_;
+  OpenFileCache files_;
   boost::system::error_code ignored_;
   // Path lookup per game of the current library snapshot (manifests can be large).
   std::shared_ptr<const library::LocalLibrary> index_snapshot_;

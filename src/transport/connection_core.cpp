@@ -87,7 +87,12 @@ struct ConnectionCore::Callbacks {
     auto* c = self(user_data);
     StreamState* s = c->find(stream_id);
     if (s == nullptr) return 0;
+    const std::uint64_t before = s->tx.size();
     s->tx.consume_to(offset + datalen);
+    if (s->tx.size() < before) {
+      c->uncharge_sent(*s, before - s->tx.size());
+      s->progress = c->last_now_;
+    }
     // Wake a waiting writer at the low-water mark, not on every acknowledged packet.
     if (s->writer_waiting && s->tx.size() <= c->settings_.stream_send_buffer / 2) {
       s->writer_waiting = false;
@@ -119,7 +124,7 @@ struct ConnectionCore::Callbacks {
     s->closed = true;
     if (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) s->reset_code = app_error_code;
     if (s->released) {
-      c->streams_.erase(stream_id);
+      c->erase_stream(stream_id);
       return 0;
     }
     c->events_.push_back({CoreEvent::stream_closed, stream_id, app_error_code});
@@ -212,6 +217,7 @@ ConnectionCore::ConnectionCore(const TransportSettings& settings,
 }
 
 ConnectionCore::~ConnectionCore() {
+  for (auto& [id, s] : streams_) uncharge_all(*s);
   streams_.clear();
   if (conn_) ngtcp2_conn_del(conn_);
   if (tls_) gnutls_deinit(static_cast<gnutls_session_t>(tls_));
@@ -415,8 +421,7 @@ std::array<std::uint8_t, 32> ConnectionCore::party_proof(bool from_server) const
 
 void ConnectionCore::on_handshake_completed() {
   if (!settings_.party_key) {
-    established_ = true;
-    events_.push_back({CoreEvent::handshake_done});
+    set_established();
     return;
   }
   std::int64_t id = -1;
@@ -427,10 +432,12 @@ void ConnectionCore::on_handshake_completed() {
   }
   StreamState& s = add_stream(id);
   s.party = true;
-  const auto proof = party_proof(server_);
-  s.tx.append(proof);
-  s.fin_requested = true;
-  schedule_send(s);
+  if (settings_.send_party_proof) {
+    const auto proof = party_proof(server_);
+    s.tx.append(proof);
+    s.fin_requested = true;
+    schedule_send(s);
+  }
   party_tx_stream_ = id;
   if (party_pending_) check_party_proof();
 }
@@ -446,7 +453,12 @@ void ConnectionCore::check_party_proof() {
   }
   party_ok_ = true;
   ngtcp2_conn_extend_max_streams_bidi(conn_, settings_.max_streams_bidi);
+  set_established();
+}
+
+void ConnectionCore::set_established() {
   established_ = true;
+  last_used_ = last_now_;
   events_.push_back({CoreEvent::handshake_done});
 }
 
@@ -557,6 +569,8 @@ void ConnectionCore::fail(boost::system::error_code reason, bool send_close) {
   } else {
     state_ = State::closed;
   }
+  // Nothing more will be sent: the bytes held for sending leave the budget now.
+  for (auto& [id, s] : streams_) uncharge_all(*s);
   events_.push_back({CoreEvent::closed});
 }
 
@@ -578,7 +592,7 @@ Timestamp ConnectionCore::expiry() const {
   }
   Timestamp t = ngtcp2_conn_get_expiry(conn_);
   if (!established_) t = std::min(t, handshake_deadline_);
-  return t;
+  return std::min(t, housekeeping_deadline());
 }
 
 void ConnectionCore::on_expiry(Timestamp now) {
@@ -599,7 +613,60 @@ void ConnectionCore::on_expiry(Timestamp now) {
     fail(errc::handshake_timeout, false);
   } else if (rv != 0) {
     fail(errc::protocol_error, true);
+  } else {
+    housekeeping(now);
   }
+}
+
+namespace {
+Timestamp to_ns(std::chrono::milliseconds ms) {
+  return static_cast<Timestamp>(ms.count()) * NGTCP2_MILLISECONDS;
+}
+}  // namespace
+
+Timestamp ConnectionCore::housekeeping_deadline() const {
+  if (state_ != State::open || !established_) return kNever;
+  Timestamp t = kNever;
+  if (settings_.send_stall_timeout.count() > 0) {
+    const Timestamp stall = to_ns(settings_.send_stall_timeout);
+    for (const auto& [id, s] : streams_) {
+      if (s->owes_progress()) t = std::min(t, s->progress + stall);
+    }
+  }
+  if (app_streams_ == 0 && settings_.unused_timeout.count() > 0)
+    t = std::min(t, last_used_ + to_ns(settings_.unused_timeout));
+  return t;
+}
+
+void ConnectionCore::housekeeping(Timestamp now) {
+  if (state_ != State::open || !established_) return;
+  if (settings_.send_stall_timeout.count() > 0) {
+    const Timestamp stall = to_ns(settings_.send_stall_timeout);
+    std::vector<std::int64_t> stalled;
+    for (auto& [id, s] : streams_) {
+      if (s->owes_progress() && now >= s->progress + stall) stalled.push_back(id);
+    }
+    for (std::int64_t id : stalled) reset_stalled(id);
+  }
+  if (app_streams_ == 0 && settings_.unused_timeout.count() > 0 &&
+      now >= last_used_ + to_ns(settings_.unused_timeout)) {
+    close_app_code_ = kAppNoError;
+    fail(errc::unused_timeout, true);
+  }
+}
+
+void ConnectionCore::reset_stalled(std::int64_t id) {
+  // The reader stopped reading or acknowledging: drop what it was owed, in both directions,
+  // and tell whoever waits on the stream.
+  stream_reset(id, kAppSendStalled);
+  StreamState* s = find(id);  // a released stream may be gone now
+  if (s == nullptr) return;
+  s->rx_reset = true;
+  s->reset_code = kAppSendStalled;
+  s->writer_waiting = false;
+  s->reader_waiting = false;
+  events_.push_back({CoreEvent::stream_readable, id, kAppSendStalled});
+  events_.push_back({CoreEvent::stream_writable, id, kAppSendStalled});
 }
 
 TxBatch ConnectionCore::write_batch(Timestamp now, std::size_t max_segments) {

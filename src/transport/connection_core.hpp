@@ -7,6 +7,7 @@
 #pragma once
 
 #include "transport/address.hpp"
+#include "transport/budget.hpp"
 #include "transport/error.hpp"
 #include "transport/identity.hpp"
 #include "transport/settings.hpp"
@@ -34,6 +35,8 @@ inline constexpr Timestamp kNever = UINT64_MAX;
 inline constexpr std::uint64_t kAppNoError = 0;
 inline constexpr std::uint64_t kAppPartyKeyRejected = 0x10;
 inline constexpr std::uint64_t kAppShuttingDown = 0x11;
+inline constexpr std::uint64_t kAppSendStalled = 0x12;      // stream reset: no send progress
+inline constexpr std::uint64_t kAppConnectionLimit = 0x13;  // evicted: connection slots full
 
 struct CoreEvent {
   enum Kind {
@@ -110,8 +113,20 @@ class ConnectionCore {
   // ---- streams ----
   result<std::int64_t> open_stream();
   // Appends to the stream's send buffer; returns how many bytes it took (0 when the buffer
-  // is full: wait for stream_writable).
+  // is full: wait for stream_writable). Room reserved with stream_reserve is used first.
   result<std::size_t> stream_write(std::int64_t id, std::span<const std::uint8_t> data);
+  // Reserves send room for up to `want` bytes of this stream's next writes (charged to the
+  // budget now). Returns the room reserved, at most `want`; 0: wait for stream_writable.
+  result<std::size_t> stream_reserve(std::int64_t id, std::size_t want);
+  // Charges this connection's stream bytes to `budget` under `host` (the endpoint's budget;
+  // without one, only the per-stream buffer limits a writer).
+  void attach_budget(SendBudget* budget, const Host& host) {
+    budget_ = budget;
+    host_ = host;
+  }
+  // Wakes writers that wait for the shared budget if their source address has room now;
+  // true if any were woken. `*left` is set when writers still wait (no room for them).
+  bool wake_budget_waiters(bool* left);
   result<void> stream_finish(std::int64_t id);
   // Copies received bytes out. Returns 0 with *fin set at the end of the stream; fails with
   // errc::stream_reset when the peer reset it. Returns flow-control credit as it consumes.
@@ -145,6 +160,17 @@ class ConnectionCore {
   void on_handshake_completed();
   void check_party_proof();
   void after_read(Timestamp now);
+  void set_established();
+  // Send budget of one stream: charge up to `want` bytes, give back acknowledged or dropped.
+  std::uint64_t charge(StreamState& s, std::uint64_t want);
+  void uncharge_sent(StreamState& s, std::uint64_t bytes);
+  void uncharge_all(StreamState& s);
+  void erase_stream(std::int64_t id);
+  // Stalled streams and the unused-connection deadline (settings_.send_stall_timeout,
+  // unused_timeout): the next time either is due, and acting on them.
+  Timestamp housekeeping_deadline() const;
+  void housekeeping(Timestamp now);
+  void reset_stalled(std::int64_t id);
   std::array<std::uint8_t, 32> party_proof(bool from_server) const;
   bool verify_peer_certificate();
 
@@ -169,6 +195,11 @@ class ConnectionCore {
   Timestamp handshake_deadline_ = kNever;
   Timestamp last_now_ = 0;
   std::uint64_t close_app_code_ = kAppShuttingDown;
+
+  SendBudget* budget_ = nullptr;
+  Host host_;
+  std::size_t app_streams_ = 0;  // bidirectional streams held
+  Timestamp last_used_ = 0;      // when the last stream opened or ended
 
   BlockPool pool_;
   std::unordered_map<std::int64_t, std::unique_ptr<StreamState>> streams_;

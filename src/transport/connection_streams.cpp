@@ -23,8 +23,62 @@ const StreamState* ConnectionCore::find(std::int64_t id) const {
 
 StreamState& ConnectionCore::add_stream(std::int64_t id) {
   auto& slot = streams_[id];
-  if (!slot) slot = std::make_unique<StreamState>(id, pool_);
+  if (!slot) {
+    slot = std::make_unique<StreamState>(id, pool_);
+    slot->progress = last_now_;
+    if (ngtcp2_is_bidi_stream(id)) {
+      ++app_streams_;
+      last_used_ = last_now_;
+    }
+  }
   return *slot;
+}
+
+void ConnectionCore::erase_stream(std::int64_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  uncharge_all(*it->second);
+  if (ngtcp2_is_bidi_stream(id)) {
+    --app_streams_;
+    last_used_ = last_now_;
+  }
+  streams_.erase(it);
+}
+
+std::uint64_t ConnectionCore::charge(StreamState& s, std::uint64_t want) {
+  const std::uint64_t granted = budget_ ? budget_->grant(host_, want) : want;
+  s.charged += granted;
+  if (granted > 0) s.progress = last_now_;
+  return granted;
+}
+
+void ConnectionCore::uncharge_sent(StreamState& s, std::uint64_t bytes) {
+  bytes = std::min(bytes, s.charged - s.reserved);
+  s.charged -= bytes;
+  if (budget_) budget_->release(host_, bytes);
+}
+
+void ConnectionCore::uncharge_all(StreamState& s) {
+  if (budget_) budget_->release(host_, s.charged);
+  s.charged = 0;
+  s.reserved = 0;
+}
+
+bool ConnectionCore::wake_budget_waiters(bool* left) {
+  bool any = false;
+  const bool room = budget_ == nullptr || budget_->room_for(host_) > 0;
+  for (auto& [id, s] : streams_) {
+    if (!s->budget_blocked) continue;
+    if (!room) {
+      *left = true;
+      return false;
+    }
+    s->budget_blocked = false;
+    s->writer_waiting = false;
+    events_.push_back({CoreEvent::stream_writable, id});
+    any = true;
+  }
+  return any;
 }
 
 void ConnectionCore::schedule_send(StreamState& s) {
@@ -52,16 +106,43 @@ result<std::size_t> ConnectionCore::stream_write(std::int64_t id,
   if (s == nullptr || s->fin_requested) return errc::stream_closed;
   // Closed before we finished it: it was reset (by the peer, or locally).
   if (s->tx_closed || s->closed) return errc::stream_reset;
+  // Reserved room first, then new room within the stream's buffer and the shared budget.
   const std::uint64_t limit = settings_.stream_send_buffer;
-  const std::uint64_t space = s->tx.size() < limit ? limit - s->tx.size() : 0;
-  const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(space, data.size()));
+  const std::uint64_t held = s->tx.size() + s->reserved;
+  const std::uint64_t space = held < limit ? limit - held : 0;
+  const std::uint64_t from_reserve = std::min<std::uint64_t>(s->reserved, data.size());
+  const std::uint64_t extra = std::min<std::uint64_t>(space, data.size() - from_reserve);
+  const std::uint64_t granted = charge(*s, extra);
+  s->reserved -= from_reserve;
+  const std::size_t n = static_cast<std::size_t>(from_reserve + granted);
   if (n == 0) {
     s->writer_waiting = true;
+    s->budget_blocked = space > 0;
     return std::size_t{0};
   }
   s->tx.append(data.first(n));
   schedule_send(*s);
   return n;
+}
+
+result<std::size_t> ConnectionCore::stream_reserve(std::int64_t id, std::size_t want) {
+  StreamState* s = find(id);
+  if (state_ != State::open) return close_reason_;
+  if (s == nullptr || s->fin_requested) return errc::stream_closed;
+  if (s->tx_closed || s->closed) return errc::stream_reset;
+  if (s->reserved < want) {
+    const std::uint64_t limit = settings_.stream_send_buffer;
+    const std::uint64_t held = s->tx.size() + s->reserved;
+    const std::uint64_t space = held < limit ? limit - held : 0;
+    const std::uint64_t granted = charge(*s, std::min<std::uint64_t>(space, want - s->reserved));
+    s->reserved += granted;
+    if (s->reserved == 0) {
+      s->writer_waiting = true;
+      s->budget_blocked = space > 0;
+      return std::size_t{0};
+    }
+  }
+  return static_cast<std::size_t>(std::min<std::uint64_t>(s->reserved, want));
 }
 
 result<void> ConnectionCore::stream_finish(std::int64_t id) {
@@ -112,6 +193,7 @@ void ConnectionCore::stream_reset(std::int64_t id, std::uint64_t app_code) {
   StreamState* s = find(id);
   if (s == nullptr || s->closed) return;
   s->tx_closed = true;
+  uncharge_all(*s);
   s->tx.clear();
   s->rx.clear();
   if (state_ == State::open) ngtcp2_conn_shutdown_stream(conn_, id, app_code);
@@ -121,7 +203,7 @@ void ConnectionCore::stream_release(std::int64_t id) {
   StreamState* s = find(id);
   if (s == nullptr) return;
   if (s->closed || state_ != State::open) {
-    streams_.erase(id);
+    erase_stream(id);
     return;
   }
   s->released = true;

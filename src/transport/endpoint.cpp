@@ -20,6 +20,7 @@ namespace {
 constexpr int kSocketBufferBytes = 8 * 1024 * 1024;
 constexpr std::size_t kMaxGsoBytes = 64000;
 constexpr std::size_t kReceiveBatch = 256;  // datagrams per wake-up before timers get a turn
+constexpr std::chrono::milliseconds kStarvedPause{100};  // after ENOMEM/ENOBUFS on receive
 
 std::chrono::steady_clock::time_point to_time_point(Timestamp t) {
   if (t == kNever) return std::chrono::steady_clock::time_point::max();
@@ -126,6 +127,18 @@ awaitable<result<void>> Stream::write(std::span<const std::uint8_t> data) {
   co_return result<void>{};
 }
 
+awaitable<result<std::size_t>> Stream::reserve(std::size_t want) {
+  for (;;) {
+    ConnectionCore* core = conn_->core_;
+    if (core == nullptr)
+      co_return conn_->reason_ ? conn_->reason_ : make_error_code(errc::connection_closed);
+    auto r = core->stream_reserve(id_, want);
+    if (!r) co_return r.error();
+    if (*r > 0 || want == 0) co_return *r;
+    if (!co_await conn_->waiters(id_).writable.wait()) co_return make_error_code(errc::cancelled);
+  }
+}
+
 result<void> Stream::finish() {
   if (conn_->core_ == nullptr) return conn_->reason_;
   auto r = conn_->core_->stream_finish(id_);
@@ -218,6 +231,7 @@ void Connection::kick() {
   asio::post(ep_->io_, [self = shared_from_this()] {
     self->kick_pending_ = false;
     if (self->core_) self->ep_->drive(*self);
+    self->ep_->after_drive();
   });
 }
 
@@ -320,6 +334,12 @@ awaitable<void> Endpoint::receive_loop() {
         drive(*keep);
       }
     }
+    after_drive();
+    if (socket_.take_starved()) {
+      // Out of kernel memory: the socket stays readable; pause rather than spin.
+      asio::steady_timer pause(io_, kStarvedPause);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
 }
 
@@ -333,6 +353,7 @@ awaitable<void> Endpoint::timer_loop(std::shared_ptr<Connection> conn) {
     const Timestamp t = now();
     if (conn->core_->expiry() <= t) conn->core_->on_expiry(t);
     drive(*conn);
+    after_drive();
   }
 }
 
@@ -352,6 +373,20 @@ void Endpoint::drive(Connection& conn) {
     conn.armed_ = t;
     conn.timer_.expires_at(to_time_point(t));  // wakes timer_loop, which waits anew
   }
+}
+
+void Endpoint::after_drive() {
+  std::vector<std::shared_ptr<Connection>> evicted;
+  for (ConnectionCore* core : core_.take_evicted()) {
+    if (auto it = connections_.find(core); it != connections_.end()) evicted.push_back(it->second);
+  }
+  for (auto& conn : evicted) drive(*conn);
+  if (!core_.take_budget_released()) return;
+  bool left = false;
+  for (auto& [core, conn] : connections_) {
+    if (core->wake_budget_waiters(&left)) conn->kick();
+  }
+  core_.settle_budget(left);
 }
 
 void Endpoint::flush(Connection& conn) {

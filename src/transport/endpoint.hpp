@@ -60,6 +60,10 @@ class Stream {
   awaitable<result<void>> read_exact(std::span<std::uint8_t> out);
   // Returns once all bytes are in the stream's send buffer (back-pressure when it is full).
   awaitable<result<void>> write(std::span<const std::uint8_t> data);
+  // Waits until send room for up to `want` bytes is reserved for this stream's next writes;
+  // returns the room (1..want). Lets a writer produce data only once it can be queued. A
+  // stream that gets no room within the send-stall timeout is reset (errc::stream_reset).
+  awaitable<result<std::size_t>> reserve(std::size_t want);
   result<void> finish();
   void reset(std::uint64_t app_code);
   std::uint64_t reset_code() const;
@@ -124,6 +128,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   const SocketStats& socket_stats() const { return socket_.stats(); }
   const Identity& identity() const { return core_.identity(); }
   std::size_t connection_count() const { return connections_.size(); }
+  const ConnectionSlots& slots() const { return core_.slots(); }
+  const SendBudget& send_budget() const { return core_.send_budget(); }
 
   // A connection to `peer_id` at `address`: an open one is reused, else a new handshake.
   awaitable<result<std::shared_ptr<Connection>>> dial(const Address& address, std::string peer_id);
@@ -142,6 +148,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void flush(Connection& conn);
   void send_pending();
   void forget(Connection& conn);
+  // Closes evicted connections and wakes writers when the shared budget freed room.
+  void after_drive();
   Timestamp now() const;
 
   asio::io_context& io_;

@@ -30,7 +30,10 @@ EndpointCore::CidKey EndpointCore::key_of(const std::uint8_t* data, std::size_t 
 }
 
 EndpointCore::EndpointCore(TransportSettings settings, std::shared_ptr<const Identity> identity)
-    : settings_(std::move(settings)), identity_(std::move(identity)) {
+    : settings_(std::move(settings)),
+      identity_(std::move(identity)),
+      budget_(settings_.send_budget, settings_.send_budget_per_host),
+      slots_(settings_.max_incoming, settings_.max_outgoing, settings_.max_incoming_per_host) {
   gnutls_rnd(GNUTLS_RND_KEY, token_secret_.data(), token_secret_.size());
 }
 
@@ -73,7 +76,12 @@ EndpointCore::Received EndpointCore::on_datagram(const Path& path, unsigned ecn,
   }
 
   // An unknown connection id: only a client's first Initial may create a connection.
-  if (!accepting_ || connections_.size() >= settings_.max_connections) return {};
+  // Slots: a source address over its cap is dropped before a Retry costs anything; when
+  // all slots are taken a newcomer may evict (ConnectionSlots::admit_incoming).
+  if (!accepting_) return {};
+  const Host host = Host::of(path.remote);
+  const ConnectionSlots::Decision slot = slots_.admit_incoming(host);
+  if (!slot.admit) return {};
   ngtcp2_pkt_hd hd;
   if (ngtcp2_accept(&hd, data.data(), data.size()) != 0) return {};
 
@@ -118,6 +126,14 @@ EndpointCore::Received EndpointCore::on_datagram(const Path& path, unsigned ecn,
   auto created = ConnectionCore::server(settings_, identity_, hd, odcid, path, now);
   if (!created) return {};
   ConnectionCore* c = created->get();
+  if (slot.evict != nullptr) {
+    auto victim = const_cast<ConnectionCore*>(static_cast<const ConnectionCore*>(slot.evict));
+    victim->close(kAppConnectionLimit);
+    slots_.remove(victim);
+    evicted_.push_back(victim);
+  }
+  c->attach_budget(&budget_, host);
+  slots_.add(c, host, true);
   connections_.emplace(c, std::move(*created));
   add_route(key_of(vc.dcid, vc.dcidlen), c);  // the client's chosen id, until it switches
   (void)c->on_datagram(path, ecn, data, now);
@@ -129,10 +145,12 @@ EndpointCore::Received EndpointCore::on_datagram(const Path& path, unsigned ecn,
 result<ConnectionCore*> EndpointCore::connect(const Path& path, const std::string& expected_peer_id,
                                               Timestamp now) {
   if (!accepting_) return errc::connection_refused;
-  if (connections_.size() >= settings_.max_connections) return errc::connection_refused;
+  if (!slots_.admit_outgoing()) return errc::connection_refused;
   auto created = ConnectionCore::client(settings_, identity_, expected_peer_id, path, now);
   if (!created) return created.error();
   ConnectionCore* c = created->get();
+  c->attach_budget(&budget_, Host::of(path.remote));
+  slots_.add(c, Host::of(path.remote), false);
   connections_.emplace(c, std::move(*created));
   for (const auto& id : c->source_ids()) add_route(key_of(id.data(), id.size()), c);
   sync_ids(c);
@@ -140,6 +158,7 @@ result<ConnectionCore*> EndpointCore::connect(const Path& path, const std::strin
 }
 
 void EndpointCore::sync_ids(ConnectionCore* c) {
+  if (c->established()) slots_.proven(c, c->peer_id());
   for (const auto& id : c->take_new_ids()) add_route(key_of(id.data(), id.size()), c);
   for (const auto& id : c->take_retired_ids()) {
     const CidKey key = key_of(id.data(), id.size());
@@ -154,6 +173,8 @@ void EndpointCore::remove(ConnectionCore* c) {
     }
     keys_.erase(it);
   }
+  slots_.remove(c);
+  std::erase(evicted_, c);
   connections_.erase(c);
 }
 

@@ -39,6 +39,13 @@ class EndpointCore {
   void remove(ConnectionCore* c);
 
   std::size_t connection_count() const { return connections_.size(); }
+  const ConnectionSlots& slots() const { return slots_; }
+  const SendBudget& send_budget() const { return budget_; }
+  // True once after the shared send budget freed room that a writer was refused.
+  bool take_budget_released() { return budget_.take_released(); }
+  void settle_budget(bool still_waiting) { budget_.settle(still_waiting); }
+  // Connections closed to make room for newcomers since the last call (drive them).
+  std::vector<ConnectionCore*> take_evicted() { return std::exchange(evicted_, {}); }
   std::vector<ConnectionCore*> connections() const {
     std::vector<ConnectionCore*> out;
     for (const auto& [c, owned] : connections_) out.push_back(c);
@@ -69,6 +76,10 @@ class EndpointCore {
   TransportSettings settings_;
   std::shared_ptr<const Identity> identity_;
   std::array<std::uint8_t, 32> token_secret_{};
+  // Before connections_: connections give their budget back when destroyed.
+  SendBudget budget_;
+  ConnectionSlots slots_;
+  std::vector<ConnectionCore*> evicted_;
   std::unordered_map<CidKey, ConnectionCore*, CidHash> routes_;
   std::map<ConnectionCore*, std::unique_ptr<ConnectionCore>> connections_;
   std::map<ConnectionCore*, std::vector<CidKey>> keys_;  // every route of a connection

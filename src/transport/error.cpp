@@ -47,6 +47,8 @@ class TransportCategory final : public boost::system::error_category {
         return "QUIC protocol error";
       case errc::cancelled:
         return "cancelled";
+      case errc::unused_timeout:
+        return "connection closed after a time without streams";
     }
     return "unknown transport error";
   }

@@ -25,6 +25,7 @@ enum class errc {
   stream_closed,            // operation on a stream that is finished or reset locally
   protocol_error,           // the peer broke QUIC
   cancelled,                // the operation was cancelled locally
+  unused_timeout,           // no stream was open for the unused timeout
 };
 
 const boost::system::error_category& transport_category() noexcept;

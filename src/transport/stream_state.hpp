@@ -25,6 +25,18 @@ struct StreamState {
   bool party = false;      // the party-key proof stream
   bool reader_waiting = false;
   bool writer_waiting = false;
+  bool budget_blocked = false;  // the writer waits for the endpoint's shared send budget
+  // Send budget: bytes charged for this stream (tx bytes still held plus `reserved`), and
+  // room reserved ahead of writes (ConnectionCore::stream_reserve).
+  std::uint64_t charged = 0;
+  std::uint64_t reserved = 0;
+  std::uint64_t progress = 0;  // when bytes were last acknowledged or room granted
+
+  // Holds bytes to send or room reserved, or waits for room: must make progress
+  // (send_stall_timeout).
+  bool owes_progress() const {
+    return !party && !tx_closed && !closed && (!tx.empty() || reserved > 0 || writer_waiting);
+  }
 
   bool has_pending_send() const {
     return !tx_closed && (tx_sent < tx.end() || (fin_requested && !fin_sent));

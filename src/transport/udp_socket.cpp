@@ -154,6 +154,7 @@ std::size_t UdpSocket::receive_raw(Address& remote, Address& local, unsigned& ec
   do {
     n = ::recvmsg(fd_, &msg, 0);
   } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == ENOMEM || errno == ENOBUFS)) starved_ = true;
   if (n <= 0) return 0;  // EAGAIN, or an error we cannot act on (ICMP errors surface here)
   remote.len = msg.msg_namelen;
   local = local_;

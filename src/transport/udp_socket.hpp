@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace lanspread::transport {
@@ -39,6 +40,9 @@ class UdpSocket {
   int fd() const { return fd_; }
   const Address& local_address() const { return local_; }
   const SocketStats& stats() const { return stats_; }
+  // True once after a receive failed for want of kernel memory (ENOMEM, ENOBUFS): the
+  // socket may stay readable, so the caller pauses instead of spinning.
+  bool take_starved() { return std::exchange(starved_, false); }
 
   enum class SendResult { sent, would_block, failed };
   // Sends `data` to path.remote as datagrams of `segment_size` bytes (the last may be
@@ -69,6 +73,7 @@ class UdpSocket {
   int fd_ = -1;
   Address local_;
   SocketStats stats_;
+  bool starved_ = false;
   std::vector<std::uint8_t> rx_buffer_ = std::vector<std::uint8_t>(64 * 1024);
 };
 

@@ -350,21 +350,58 @@ class Api(harness.TestCase):
         self.assertEqual((r.status, r.error_code()), (413, "too_large"))
         self.assertEqual(self.d.api.get("/api/v1/status").status, 200)
 
-    def test_connections_are_capped(self):
-        """Guards against a local process holding unbounded connections: beyond 64 a new
-        connection is closed at once, and the API serves again when they go."""
+    def status_request(self):
+        return (f"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:{self.d.api.port}\r\n"
+                f"Authorization: Bearer {self.d.api.key()}\r\n\r\n").encode()
+
+    def closed_by_daemon(self, s, timeout=10):
+        """True when the daemon closed `s` (EOF or reset) within `timeout` seconds."""
+        s.settimeout(timeout)
+        try:
+            return s.recv(4096) == b""
+        except ConnectionResetError:
+            return True
+        except OSError:
+            return False
+
+    def test_idle_strangers_cannot_take_every_connection(self):
+        """Guards against another local user locking the user out of the API by holding 64
+        idle connections that never authenticate: the user's 65th connection is served,
+        and the oldest idle one is closed to make room."""
         address = ("127.0.0.1", self.d.api.port)
         held = [self.d.host.connect(address) for _ in range(64)]
         try:
+            time.sleep(0.5)  # all 64 are accepted and wait for a request
+            mine = self.d.host.connect(address)
+            mine.sendall(self.status_request())
+            mine.settimeout(10)
+            answer = mine.recv(4096)
+            mine.close()
+            self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+            self.assertTrue(self.closed_by_daemon(held[0]),
+                            "the oldest idle connection must make room")
+        finally:
+            for s in held:
+                s.close()
+
+    def test_authenticated_connections_are_capped(self):
+        """Guards against unbounded connections: with 64 connections that authenticated
+        (the user's own) a new connection is closed at once, unanswered, and the API
+        serves again when they go."""
+        address = ("127.0.0.1", self.d.api.port)
+        held = []
+        try:
+            for _ in range(64):
+                s = self.d.host.connect(address)
+                s.sendall(self.status_request())
+                s.settimeout(10)
+                self.assertTrue(s.recv(4096).startswith(b"HTTP/1.1 200"))
+                held.append(s)  # keep-alive: stays open, authenticated
             extra = self.d.host.connect(address)
-            extra.sendall(f"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1:{self.d.api.port}\r\n"
-                          f"Authorization: Bearer {self.d.api.key()}\r\n\r\n".encode())
-            try:
-                answer = extra.recv(4096)
-            except ConnectionResetError:
-                answer = b""
+            extra.sendall(self.status_request())
+            self.assertTrue(self.closed_by_daemon(extra),
+                            "the 65th connection must be closed unanswered")
             extra.close()
-            self.assertEqual(answer, b"", "the 65th connection must be closed unanswered")
         finally:
             for s in held:
                 s.close()

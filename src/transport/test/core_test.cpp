@@ -8,13 +8,8 @@
 namespace lanspread::transport {
 namespace {
 
+using testing::make_identity;
 using testing::SimNet;
-
-std::shared_ptr<Identity> make_identity() {
-  auto id = Identity::generate();
-  EXPECT_TRUE(id);
-  return *id;
-}
 
 TransportSettings fast_settings() {
   TransportSettings s;
@@ -24,35 +19,11 @@ TransportSettings fast_settings() {
   return s;
 }
 
-struct Pair {
+// Client and server endpoints on a simulated link, with the tests' settings by default.
+struct Pair : testing::SimPair {
   explicit Pair(TransportSettings client_settings = fast_settings(),
                 TransportSettings server_settings = fast_settings(), std::uint32_t seed = 1)
-      : net(seed),
-        client_id(make_identity()),
-        server_id(make_identity()),
-        client_ep(client_settings, client_id),
-        server_ep(server_settings, server_id) {
-    a = net.add(client_ep, 40001);
-    b = net.add(server_ep, 40002);
-  }
-
-  ConnectionCore* dial(const std::string& expected) {
-    auto c = client_ep.connect(net.path_from(a, b), expected, net.now);
-    EXPECT_TRUE(c);
-    return c ? *c : nullptr;
-  }
-  ConnectionCore* server_conn() {
-    auto all = server_ep.connections();
-    return all.empty() ? nullptr : all.front();
-  }
-
-  SimNet net;
-  std::shared_ptr<Identity> client_id;
-  std::shared_ptr<Identity> server_id;
-  EndpointCore client_ep;
-  EndpointCore server_ep;
-  std::size_t a = 0;
-  std::size_t b = 0;
+      : SimPair(std::move(client_settings), std::move(server_settings), seed) {}
 };
 
 // Guards against a handshake that never completes or that mislabels who is on the other end.

@@ -4,6 +4,8 @@
 
 #include "transport/endpoint_core.hpp"
 
+#include <gtest/gtest.h>
+
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -132,6 +134,44 @@ class SimNet {
   std::mt19937 rng_;
   std::vector<Node> nodes_;
   std::vector<InFlight> in_flight_;
+};
+
+inline std::shared_ptr<Identity> make_identity() {
+  auto id = Identity::generate();
+  EXPECT_TRUE(id);
+  return *id;
+}
+
+// A client and a server endpoint on one simulated network (node a dials node b).
+struct SimPair {
+  SimPair(TransportSettings client_settings, TransportSettings server_settings,
+          std::uint32_t seed = 1)
+      : net(seed),
+        client_id(make_identity()),
+        server_id(make_identity()),
+        client_ep(std::move(client_settings), client_id),
+        server_ep(std::move(server_settings), server_id) {
+    a = net.add(client_ep, 40001);
+    b = net.add(server_ep, 40002);
+  }
+
+  ConnectionCore* dial(const std::string& expected) {
+    auto c = client_ep.connect(net.path_from(a, b), expected, net.now);
+    EXPECT_TRUE(c);
+    return c ? *c : nullptr;
+  }
+  ConnectionCore* server_conn() {
+    auto all = server_ep.connections();
+    return all.empty() ? nullptr : all.front();
+  }
+
+  SimNet net;
+  std::shared_ptr<Identity> client_id;
+  std::shared_ptr<Identity> server_id;
+  EndpointCore client_ep;
+  EndpointCore server_ep;
+  std::size_t a = 0;
+  std::size_t b = 0;
 };
 
 }  // namespace lanspread::transport::testing
