@@ -2,7 +2,7 @@
 """Downloads under load and against silent seeders, between real `lanspread serve` daemons on
 hosts in network namespaces: one seeder on a 100 Mbit/s link and eight downloaders at once; a
 seeder frozen (SIGSTOP) mid-download, cancelled or replaced by another seeder; a game of
-3,000 files downloaded with an open-file limit of 1,024. Driven and observed through each
+10,000 files served and downloaded with an open-file limit of 1,024 on both sides. Driven and observed through each
 daemon's HTTP API. Usage: test_download_load_netns.py --tool <lanspread binary>"""
 import json
 import os
@@ -178,34 +178,40 @@ class StalledSeeder(harness.TestCase):
 
 
 class ManyFiles(harness.TestCase):
-    def test_3000_files_with_1024_descriptors(self):
-        """Guards against a download opening every file of the game at once: a game of 3,000
-        files arrives whole on a downloader limited to 1,024 open files (it used to fail,
-        reported as "disk full")."""
+    def test_10000_files_with_1024_descriptors_on_both_sides(self):
+        """Guards against a download opening every file of the game at once (it used to
+        fail, reported as "disk full"), and against a seeder keeping a descriptor per
+        requested file: a game of 10,000 files is served and arrives whole with both seeder
+        and downloader limited to 1,024 open files."""
         lan = self.lan()
-        files = {f"data/{i // 100:02d}/f{i:04d}.dat": 1000 + i for i in range(3000)}
+        files = {f"data/{i // 100:03d}/f{i:05d}.dat": 1000 + i for i in range(10000)}
         harness.make_game(self.work.sub("seed", "games"), "openarena", "1", files)
-        seeder = self.serve(lan.host("seed"))
+        seeder = LimitedDaemon(lan.host("seed"), self.work, 1024)
+        self.addCleanup(seeder.close)
         dl = LimitedDaemon(lan.host("dl"), self.work, 1024)
         self.addCleanup(dl.close)
-        with open(f"/proc/{dl.pid}/limits") as f:
-            limit = next(line for line in f if line.startswith("Max open files"))
-        self.assertEqual(limit.split()[3:5], ["1024", "1024"], limit)
+        for d in (seeder, dl):
+            with open(f"/proc/{d.pid}/limits") as f:
+                limit = next(line for line in f if line.startswith("Max open files"))
+            self.assertEqual(limit.split()[3:5], ["1024", "1024"], limit)
         self.assertIsNotNone(offered(dl))
         events = dl.api.event_stream()
         dl.api.post("/api/v1/games/openarena/download")
-        most = 0
+        most = most_seeder = 0
         end = None
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 400
         while end is None and time.monotonic() < deadline:
             end = events.next(lambda e: e["type"] in ENDS and e["data"]["kind"] == "download",
                               0.2)
             most = max(most, len(os.listdir(f"/proc/{dl.pid}/fd")))
+            most_seeder = max(most_seeder, len(os.listdir(f"/proc/{seeder.pid}/fd")))
         self.assertEqual(end and end["type"], "operation_finished", end)
         harness.assert_same_tree(os.path.join(seeder.games, "openarena"),
                                  os.path.join(dl.games, "openarena"), IGNORE)
         harness.measured("most descriptors open on the downloader", most, "fds")
+        harness.measured("most descriptors open on the seeder", most_seeder, "fds")
         self.assertLess(most, 200)
+        self.assertLess(most_seeder, 512)
 
 
 if __name__ == "__main__":
