@@ -169,7 +169,6 @@ const proto::GameFileDescription* GameServer::lookup(
     const std::string& path) {
   if (index_snapshot_ != lib) {
     index_.clear();
-    files_.clear_idle();    // files may have changed with the library
     index_snapshot_ = lib;  // keeps alive the snapshot the index points into
   }
   auto& map = index_[&game];

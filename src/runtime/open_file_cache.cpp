@@ -10,17 +10,13 @@ std::size_t OpenFileCache::used_by(Owner owner) const {
 OpenFileCache::Take OpenFileCache::take(Owner owner, const std::string& key, int* fd) {
   if (used_by(owner) >= max_per_owner_) return Take::wait;
   if (auto it = files_.find(key); it != files_.end()) {
-    if (it->second.users++ == 0) idle_.erase(it->second.idle);
+    ++it->second.users;
     ++owners_[owner];
     *fd = it->second.fd.get();
     return Take::hit;
   }
   if (opening_.contains(key)) return Take::wait;
-  if (open_count() >= max_open_) {
-    if (idle_.empty()) return Take::wait;
-    files_.erase(idle_.front());  // closes it
-    idle_.pop_front();
-  }
+  if (open_count() >= max_open_) return Take::wait;
   opening_.insert(key);
   ++owners_[owner];
   return Take::open_it;
@@ -41,12 +37,7 @@ void OpenFileCache::put(Owner owner, const std::string& key) {
   if (auto it = owners_.find(owner); it != owners_.end() && --it->second == 0) owners_.erase(it);
   auto it = files_.find(key);
   if (it == files_.end() || it->second.users == 0) return;
-  if (--it->second.users == 0) it->second.idle = idle_.insert(idle_.end(), key);
-}
-
-void OpenFileCache::clear_idle() {
-  for (const auto& key : idle_) files_.erase(key);
-  idle_.clear();
+  if (--it->second.users == 0) files_.erase(it);  // closes it
 }
 
 }  // namespace lanspread::runtime

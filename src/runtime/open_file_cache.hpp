@@ -1,13 +1,13 @@
 // The game server's open files: at most `max_open` descriptors in total, of which one
-// connection may use `max_per_owner` at once. A file in use by several requests is opened
-// once; a file no longer in use stays open (least recently used first out) for the next
-// chunk. Bookkeeping only: the caller opens files (off the network thread) and waits.
+// connection may use `max_per_owner` at once. A file in use by several requests at once is
+// opened once; a file no longer in use is closed, so a file replaced on disk is opened anew
+// (and checked against the manifest) by the next request. Bookkeeping only: the caller
+// opens files (off the network thread) and waits.
 #pragma once
 
 #include "sys/unique_fd.hpp"
 
 #include <cstddef>
-#include <list>
 #include <map>
 #include <set>
 #include <string>
@@ -31,9 +31,6 @@ class OpenFileCache {
   void opened(Owner owner, const std::string& key, sys::UniqueFd fd);
   // The owner is done with `key` (after Take::hit, or opened() with a valid fd).
   void put(Owner owner, const std::string& key);
-  // Closes every file not in use (the library changed).
-  void clear_idle();
-
   std::size_t open_count() const { return files_.size() + opening_.size(); }
   std::size_t used_by(Owner owner) const;
 
@@ -41,13 +38,11 @@ class OpenFileCache {
   struct File {
     sys::UniqueFd fd;
     std::size_t users = 0;
-    std::list<std::string>::iterator idle;  // valid when users == 0
   };
   std::size_t max_open_;
   std::size_t max_per_owner_;
   std::unordered_map<std::string, File> files_;
   std::set<std::string> opening_;
-  std::list<std::string> idle_;  // least recently used first
   std::map<Owner, std::size_t> owners_;
 };
 
