@@ -1,6 +1,7 @@
 // The API's answers that need no waiting: status, games, peers, settings, game actions,
 // login URLs and the browser login page.
 #include "app/api_server.hpp"
+#include "runtime/manual_peers.hpp"
 #include "runtime/peer_runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -8,11 +9,46 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
 namespace lanspread::app {
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
 namespace {
+
+// "%5Bfe80%3A%3A1%5D%3A7979" -> "[fe80::1]:7979"; a malformed escape stays as it is.
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      const auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(in[i]);
+  }
+  return out;
+}
+
+// The string `key` of a JSON object body, or nothing (not JSON, not an object, no such string).
+std::optional<std::string> string_field(const Request& req, std::string_view key) {
+  boost::system::error_code ec;
+  const json::value body = json::parse(req.body(), ec);
+  const json::value* v = (!ec && body.is_object()) ? body.get_object().if_contains(key) : nullptr;
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return std::string(v->get_string());
+}
 
 Response get_only(const Request& req, const json::value& body) {
   return req.method() == http::verb::get
@@ -36,7 +72,13 @@ the daemon with its API key:</p>
 Response ApiServer::route(const Request& req, const std::string& path) {
   if (path == "/api/v1/status") return get_only(req, state_->status_json());
   if (path == "/api/v1/games") return get_only(req, state_->games_json());
-  if (path == "/api/v1/peers") return get_only(req, state_->peers_json());
+  if (path == "/api/v1/peers") {
+    if (req.method() == http::verb::post) return add_peer(req);
+    return get_only(req, state_->peers_json());
+  }
+  if (path.starts_with("/api/v1/peers/"))
+    return remove_peer(req,
+                       std::string_view(path).substr(std::string_view("/api/v1/peers/").size()));
   if (path == "/api/v1/settings/games-dir") return games_dir(req);
   if (path == "/api/v1/login-url") {
     if (req.method() != http::verb::post)
@@ -51,6 +93,47 @@ Response ApiServer::route(const Request& req, const std::string& path) {
     return game_action(req,
                        std::string_view(path).substr(std::string_view("/api/v1/games/").size()));
   return error_json(req, http::status::not_found, "not_found", "no such endpoint: " + path);
+}
+
+Response ApiServer::add_peer(const Request& req) {
+  const auto a = string_field(req, "address");
+  if (!a) {
+    return error_json(req, http::status::bad_request, "bad_request",
+                      R"(send a JSON object like {"address": "192.168.1.20:7979"})");
+  }
+  std::string why;
+  const auto parsed = runtime::parse_manual_address(*a, runtime::PeerLimits{}.min_port, why);
+  if (!parsed) return error_json(req, http::status::bad_request, "bad_address", why);
+  const std::string text = parsed->text();
+  const auto& manual = state_->manual_peers;
+  const bool known =
+      std::any_of(manual.begin(), manual.end(), [&](const auto& m) { return m.address == text; });
+  const std::size_t cap = runtime::PeerLimits{}.max_manual_peers;
+  if (!known && manual.size() >= cap) {
+    return error_json(req, http::status::conflict, "too_many_peers",
+                      "at most " + std::to_string(cap) + " manual peers; remove one first");
+  }
+  send_(runtime::AddManualPeer{text});
+  return make_json(req, known ? http::status::ok : http::status::created,
+                   json::serialize(json::object{{"address", text}, {"added", !known}}));
+}
+
+Response ApiServer::remove_peer(const Request& req, std::string_view raw) {
+  if (req.method() != http::verb::delete_)
+    return error_json(req, http::status::method_not_allowed, "method", "use DELETE");
+  const std::string given = percent_decode(raw);
+  std::string why;
+  const auto parsed = runtime::parse_manual_address(given, 0, why);
+  const std::string text = parsed ? parsed->text() : given;
+  const auto& manual = state_->manual_peers;
+  if (std::none_of(manual.begin(), manual.end(),
+                   [&](const auto& m) { return m.address == text; })) {
+    return error_json(req, http::status::not_found, "not_found",
+                      "'" + given + "' is not a manual peer (GET /api/v1/peers lists them)");
+  }
+  send_(runtime::RemoveManualPeer{text});
+  return make_json(req, http::status::ok,
+                   json::serialize(json::object{{"address", text}, {"removed", true}}));
 }
 
 Response ApiServer::games_dir(const Request& req) {

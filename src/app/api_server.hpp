@@ -73,6 +73,8 @@ class ApiServer : public std::enable_shared_from_this<ApiServer> {
   Response games_dir(const Request& req);
   // PUT /api/v1/settings/games-dir: the dir is checked on the blocking executor.
   boost::asio::awaitable<Response> put_games_dir(const Request& req);
+  Response add_peer(const Request& req);
+  Response remove_peer(const Request& req, std::string_view address);
   Response login(const Request& req, std::string_view target);
   // Events (api_events.cpp).
   boost::asio::awaitable<Response> long_poll(const Request& req, std::string_view target);

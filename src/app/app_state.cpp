@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace lanspread::app {
 namespace json = boost::json;
 
@@ -56,7 +58,9 @@ json::value to_json(const runtime::PeerView& p) {
                       {"addresses", std::move(addresses)},
                       {"port", p.port},
                       {"game_count", p.game_count},
-                      {"last_seen_ms_ago", p.last_seen_ms_ago}};
+                      {"last_seen_ms_ago", p.last_seen_ms_ago},
+                      {"state", p.state},
+                      {"manual", p.manual}};
 }
 
 json::value AppState::status_json() const {
@@ -66,7 +70,25 @@ json::value AppState::status_json() const {
                       {"quic_port", quic_port},
                       {"version", version},
                       {"peer_count", peers.size()},
+                      {"discovery", discovery_json()},
                       {"event_seq", events.next_seq() - 1}};
+}
+
+json::value AppState::discovery_json() const {
+  json::array interfaces;
+  for (const auto& i : discovery.interfaces) interfaces.emplace_back(i);
+  return json::object{{"state", discovery.state}, {"interfaces", std::move(interfaces)}};
+}
+
+json::value AppState::manual_json() const {
+  json::array out;
+  for (const auto& m : manual_peers) {
+    out.push_back(
+        json::object{{"address", m.address},
+                     {"peer_id", m.peer_id.empty() ? json::value(nullptr) : json::value(m.peer_id)},
+                     {"listed", !m.peer_id.empty() && peers.contains(m.peer_id)}});
+  }
+  return out;
 }
 
 namespace {
@@ -114,7 +136,7 @@ json::value AppState::peers_json() const {
     }
     out.push_back(std::move(j));
   }
-  return json::object{{"peers", std::move(out)}};
+  return json::object{{"peers", std::move(out)}, {"manual", manual_json()}};
 }
 
 void AppState::apply(const runtime::PeerEvent& event) {
@@ -196,6 +218,23 @@ void AppState::apply(const runtime::PeerEvent& event) {
           events.append("game_recovered",
                         json::serialize(json::object{
                             {"id", e.id}, {"outcome", e.outcome}, {"notes", std::move(notes)}}));
+        } else if constexpr (std::is_same_v<T, runtime::PeerStateChanged>) {
+          if (auto it = peers.find(e.id); it != peers.end()) it->second.state = e.state;
+          events.append("peer_state",
+                        json::serialize(json::object{{"id", e.id}, {"state", e.state}}));
+        } else if constexpr (std::is_same_v<T, runtime::DiscoveryStatus>) {
+          discovery = e;
+          events.append("discovery", json::serialize(discovery_json()));
+        } else if constexpr (std::is_same_v<T, runtime::ManualPeers>) {
+          manual_peers = e.peers;
+          for (auto& [id, p] : peers) {
+            p.manual = std::any_of(manual_peers.begin(), manual_peers.end(),
+                                   [&](const auto& m) { return m.peer_id == id; });
+          }
+          events.append("manual_peers", json::serialize(json::object{{"manual", manual_json()}}));
+        } else if constexpr (std::is_same_v<T, runtime::ManualPeerRefused>) {
+          events.append("manual_peer_refused", json::serialize(json::object{{"address", e.address},
+                                                                            {"reason", e.reason}}));
         } else if constexpr (std::is_same_v<T, runtime::RuntimeFailure>) {
           events.append("runtime_failure",
                         json::serialize(json::object{{"task", e.task}, {"message", e.message}}));

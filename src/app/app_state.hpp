@@ -27,6 +27,8 @@ struct AppState {
   runtime::LibrarySnapshot library;
   std::map<std::string, runtime::PeerView> peers;
   std::map<std::string, runtime::ActiveOperation> operations;
+  runtime::DiscoveryStatus discovery{"starting", {}};
+  std::vector<runtime::ManualPeerView> manual_peers;
   EventLog events;
   // Bytes to and from each peer, counted by the runtime (null: no rates in peers_json()).
   std::shared_ptr<const runtime::TrafficMeter> traffic;
@@ -39,6 +41,8 @@ struct AppState {
   // One game of games_json(), or nullopt when `id` is not a catalog game.
   std::optional<boost::json::value> game_json(std::string_view id) const;
   boost::json::value peers_json() const;
+  boost::json::value discovery_json() const;
+  boost::json::value manual_json() const;
 };
 
 boost::json::value to_json(const runtime::GameView& g);

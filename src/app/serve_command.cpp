@@ -37,6 +37,9 @@ struct ServeArgs {
   std::uint16_t port = 7979;
   std::string api = kDefaultApiAddress;
   std::string party_key_file;
+  std::vector<std::string> interfaces;  // --interface: only these
+  bool all_interfaces = false;
+  std::vector<std::string> peers;  // --peer HOST[:PORT]
 };
 
 // The party key is the SHA-256 of the file's content (a passphrase or random bytes), so
@@ -88,6 +91,16 @@ void log_event(const runtime::PeerEvent& event) {
           spdlog::info("games dir: {}", e.dir.string());
         } else if constexpr (std::is_same_v<T, runtime::GameDirRejected>) {
           spdlog::warn("games dir {} refused: {}", e.dir.string(), e.reason);
+        } else if constexpr (std::is_same_v<T, runtime::PeerStateChanged>) {
+          spdlog::info("peer {} is {}", short_id(e.id), e.state);
+        } else if constexpr (std::is_same_v<T, runtime::DiscoveryStatus>) {
+          if (e.interfaces.empty()) {
+            spdlog::info("discovery: {}", e.state);
+          } else {
+            spdlog::info("discovery: {} on {}", e.state, fmt::join(e.interfaces, ", "));
+          }
+        } else if constexpr (std::is_same_v<T, runtime::ManualPeerRefused>) {
+          spdlog::warn("manual peer {}: {}", e.address, e.reason);
         } else if constexpr (std::is_same_v<T, runtime::RuntimeFailure>) {
           spdlog::error("{}: {}", e.task, e.message);
         } else if constexpr (std::is_same_v<T, runtime::GotGameFiles>) {
@@ -188,8 +201,27 @@ int run_serve(const ServeArgs& args) {
   in.sin_port = htons(args.port);
   in.sin_addr.s_addr = htonl(INADDR_ANY);
   config.bind = transport::Address::from(reinterpret_cast<const sockaddr*>(&in), sizeof in);
-  config.discovery = [](boost::asio::any_io_executor ex) {
-    return runtime::make_mdns_discovery(std::move(ex), discovery::Settings{});
+  for (const auto& p : args.peers) {
+    std::string why;
+    if (!runtime::parse_manual_address(p, config.limits.min_port, why)) {
+      spdlog::error("--peer {}: {}", p, why);
+      return 1;
+    }
+  }
+  if (args.peers.size() > config.limits.max_manual_peers) {
+    spdlog::error("--peer: at most {} manual peers", config.limits.max_manual_peers);
+    return 1;
+  }
+  config.manual_peers = args.peers;
+  config.manual_store = runtime::make_file_peer_store(config.state_dir);
+  discovery::Settings mdns;
+  // A daemon may start before its network: discovery waits for a usable interface.
+  mdns.wait_for_interface = true;
+  mdns.interfaces.only = args.interfaces;
+  mdns.interfaces.include_virtual = args.all_interfaces;
+  mdns.interfaces.include_loopback = args.all_interfaces;
+  config.discovery = [mdns](boost::asio::any_io_executor ex) {
+    return runtime::make_mdns_discovery(std::move(ex), mdns);
   };
 
   auto daemon = std::make_shared<Daemon>();
@@ -294,6 +326,15 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--party-key", args->party_key_file,
                   "File with the party's shared secret: only peers with the same file can list or "
                   "download");
+  cmd->add_option("--interface", args->interfaces,
+                  "Run discovery on this network interface only (repeatable; default: every "
+                  "interface with an address except loopback and container/VM bridges)");
+  cmd->add_flag("--all-interfaces", args->all_interfaces,
+                "Run discovery on every multicast-capable interface, container/VM bridges and "
+                "loopback included");
+  cmd->add_option("--peer", args->peers,
+                  "A peer to reach by address, HOST or HOST:PORT (default port 7979; repeatable): "
+                  "for networks where multicast does not pass");
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 

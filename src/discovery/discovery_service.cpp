@@ -33,8 +33,8 @@ DiscoveryService::DiscoveryService(boost::asio::any_io_executor ex, Settings set
 result<void> DiscoveryService::start() {
   if (started_ || stopped_) return {};
   rescan();
-  if (links_.empty()) return errc::no_interface;
-  bool any = false;
+  if (links_.empty() && !settings_.wait_for_interface) return errc::no_interface;
+  bool any = links_.empty();
   for (const auto& [i, link] : links_) any = any || link.v4 || link.v6;
   if (!any) {
     for (auto& [i, link] : links_) {
@@ -46,6 +46,19 @@ result<void> DiscoveryService::start() {
   }
   started_ = true;
   schedule_rescan();
+  if (settings_.follow_netlink) {
+    std::weak_ptr<DiscoveryService> weak = weak_from_this();
+    auto watcher = NetlinkWatcher::open(ex_, settings_.netlink_coalesce, [weak] {
+      if (auto self = weak.lock(); self && !self->stopped_) self->rescan();
+    });
+    if (watcher) {
+      netlink_ = *watcher;
+      netlink_->start();
+    } else {
+      spdlog::info("mdns: no rtnetlink ({}); interfaces are rescanned every {} ms",
+                   watcher.error().message(), settings_.interface_rescan.count());
+    }
+  }
   return {};
 }
 
@@ -126,6 +139,7 @@ void DiscoveryService::open_sockets(Link& link, bool quiet) {
 void DiscoveryService::rescan() {
   auto current = enumerate_interfaces(settings_.interfaces);
   std::vector<Event> events;
+  bool links_changed = false;
   for (auto it = links_.begin(); it != links_.end();) {
     const bool present = std::any_of(current.begin(), current.end(), [&](const NetInterface& i) {
       return i.index == it->first && i.name == it->second.iface.name;
@@ -142,6 +156,7 @@ void DiscoveryService::rescan() {
       events.insert(events.end(), lost.begin(), lost.end());
     }
     it = links_.erase(it);
+    links_changed = true;
   }
   bool new_link = false;
   for (auto& iface : current) {
@@ -159,7 +174,9 @@ void DiscoveryService::rescan() {
     if (link.v4 && iface.v4.empty()) link.v4->close(), link.v4.reset();
     if (link.v6 && iface.v6.empty()) link.v6->close(), link.v6.reset();
     open_sockets(link);
+    spdlog::debug("mdns: using interface {}", iface.name);
     new_link = new_link || fresh;
+    links_changed = true;
     if (started_ && responder_ && responder_->running())
       send(link, responder_->announcement(iface));
   }
@@ -167,6 +184,11 @@ void DiscoveryService::rescan() {
   if (new_link && started_ && browser_) {
     browser_->start(Clock::now());
     run_browser();
+  }
+  if (links_changed && on_interfaces_changed_) {
+    boost::asio::post(ex_, [self = shared_from_this()] {
+      if (self->on_interfaces_changed_ && !self->stopped_) self->on_interfaces_changed_();
+    });
   }
 }
 
@@ -318,7 +340,9 @@ void DiscoveryService::stop(std::function<void()> done) {
   responder_timer_.cancel();
   browser_timer_.cancel();
   rescan_timer_.cancel();
+  if (netlink_) netlink_->close();
   on_event_ = nullptr;
+  on_interfaces_changed_ = nullptr;
   auto self = shared_from_this();
   // Closes the sockets once the last goodbye has been handed to the kernel.
   auto pending = std::make_shared<std::size_t>(1);

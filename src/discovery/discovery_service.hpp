@@ -12,6 +12,7 @@
 #include "discovery/events.hpp"
 #include "discovery/interfaces.hpp"
 #include "discovery/mdns_socket.hpp"
+#include "discovery/netlink_watcher.hpp"
 #include "discovery/responder.hpp"
 #include "discovery/settings.hpp"
 
@@ -32,10 +33,15 @@ class DiscoveryService : public std::enable_shared_from_this<DiscoveryService> {
   static std::shared_ptr<DiscoveryService> create(boost::asio::any_io_executor ex,
                                                   Settings settings);
 
-  // Opens the sockets on the current interfaces and follows interface changes from then on.
-  // Fails with errc::no_interface when no interface passes the policy, or errc::socket_setup
-  // when none of them could be opened.
+  // Opens the sockets on the current interfaces and follows interface changes from then on
+  // (rtnetlink where available, and a periodic rescan). Fails with errc::no_interface when no
+  // interface passes the policy (unless Settings::wait_for_interface), or errc::socket_setup
+  // when there are interfaces but none of them could be opened.
   result<void> start();
+  // Called on the executor whenever the set of interfaces in use changes.
+  void on_interfaces_changed(std::function<void()> handler) {
+    on_interfaces_changed_ = std::move(handler);
+  }
   // Publishes this peer: probes its names, then announces. At most once per service.
   result<void> advertise(Advertisement ad);
   // The library changed: publishes the new `rev` and re-announces.
@@ -93,6 +99,8 @@ class DiscoveryService : public std::enable_shared_from_this<DiscoveryService> {
   std::optional<Responder> responder_;
   std::optional<Browser> browser_;
   EventHandler on_event_;
+  std::function<void()> on_interfaces_changed_;
+  std::shared_ptr<NetlinkWatcher> netlink_;
   boost::asio::steady_timer responder_timer_;
   boost::asio::steady_timer browser_timer_;
   boost::asio::steady_timer rescan_timer_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <string_view>
@@ -11,21 +12,25 @@
 #include <netinet/in.h>
 
 namespace lanspread::discovery {
-namespace {
 
-// Host-side ends of containers and VMs: answering there would advertise addresses nobody on
-// the LAN can reach.
+// Bridges that containers and VMs on this host sit behind (docker, libvirt, LXC/LXD, CNI,
+// podman, VMware, VirtualBox, overlay networks): answering there would advertise addresses
+// nobody on the LAN can reach. A bridge or veth under any other name (say `br0` with the
+// machine's LAN address on it) is an ordinary interface.
 bool looks_virtual(const std::string& name) {
-  static constexpr std::array<std::string_view, 6> prefixes = {"docker", "virbr",   "veth",
-                                                               "vmnet",  "vboxnet", "br-"};
+  static constexpr std::array<std::string_view, 12> prefixes = {
+      "docker", "virbr",   "lxcbr",   "lxdbr", "cni",   "podman",
+      "vmnet",  "vboxnet", "flannel", "cali",  "weave", "kube-"};
   for (auto p : prefixes) {
     if (name.starts_with(p)) return true;
   }
-  std::error_code ec;
-  return std::filesystem::exists("/sys/class/net/" + name + "/bridge", ec);
+  // Docker's user-defined networks: `br-` and the first 12 hex digits of the network id.
+  if (name.size() == 15 && name.starts_with("br-")) {
+    return std::all_of(name.begin() + 3, name.end(),
+                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+  }
+  return false;
 }
-
-}  // namespace
 
 bool interface_allowed(const NetInterface& iface, const InterfacePolicy& policy) {
   if (!policy.only.empty())
@@ -54,7 +59,11 @@ std::vector<NetInterface> enumerate_interfaces(const InterfacePolicy& policy) {
       iface.name = ifa->ifa_name;
       iface.index = if_nametoindex(ifa->ifa_name);
       iface.loopback = loopback;
-      iface.is_virtual = looks_virtual(iface.name);
+      // A port of a bridge (enslaved) hands what it receives to the bridge, not to sockets
+      // on it; the bridge itself is the interface to use.
+      std::error_code ec;
+      iface.is_virtual = looks_virtual(iface.name) ||
+                         std::filesystem::exists("/sys/class/net/" + iface.name + "/brport", ec);
     }
     if (family == AF_INET && policy.ipv4) {
       const auto* sin = reinterpret_cast<const sockaddr_in*>(ifa->ifa_addr);

@@ -26,6 +26,10 @@ struct NetInterface {
 // Sorted by index. Reads the OS tables; does not block on the network.
 std::vector<NetInterface> enumerate_interfaces(const InterfacePolicy& policy);
 
+// Whether `name` is a container or VM bridge of this host (docker0, virbr0, br-<hex>, ...),
+// skipped unless the policy includes virtual interfaces.
+bool looks_virtual(const std::string& name);
+
 // Pure filter used by enumerate_interfaces (kept separate so it can be unit tested).
 bool interface_allowed(const NetInterface& iface, const InterfacePolicy& policy);
 

@@ -14,7 +14,7 @@ using std::chrono::milliseconds;
 
 struct InterfacePolicy {
   bool include_loopback = false;  // tests on one host need the loopback interface
-  bool include_virtual = false;   // bridges, docker/virbr/veth host ends, VM host-only nets
+  bool include_virtual = false;   // container and VM bridges (docker0, virbr*, br-<hex>, ...)
   std::vector<std::string> only;  // if not empty, exactly these interface names
   bool ipv4 = true;
   bool ipv6 = true;
@@ -36,6 +36,13 @@ struct Settings {
   // identified by a unique id, so a shorter grace is safe and makes departures visible sooner).
   milliseconds goodbye_grace{200};
   milliseconds interface_rescan{5000};
+  // Interface changes are also followed through rtnetlink (Linux), coalesced over this delay;
+  // the periodic rescan stays as the fallback.
+  bool follow_netlink = true;
+  milliseconds netlink_coalesce{100};
+  // start() succeeds with no usable interface yet, and mDNS starts on the first one that
+  // appears (a daemon started before its network is up). Off: start() fails with no_interface.
+  bool wait_for_interface = false;
   InterfacePolicy interfaces;
 };
 

@@ -56,9 +56,19 @@ struct CancelDownload {
   std::string id;
 };
 
-using PeerCommand = std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount,
-                                 InstallGame, UninstallGame, RemoveDownloadedGame, CancelOperation,
-                                 DownloadGameFiles, CancelDownload>;
+// A peer named by address ("HOST[:PORT]", see manual_peers.hpp); kept across restarts.
+struct AddManualPeer {
+  std::string address;
+};
+// Forgets a manual peer (`address` as ManualPeerView::address shows it).
+struct RemoveManualPeer {
+  std::string address;
+};
+
+using PeerCommand =
+    std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount, InstallGame,
+                 UninstallGame, RemoveDownloadedGame, CancelOperation, DownloadGameFiles,
+                 CancelDownload, AddManualPeer, RemoveManualPeer>;
 
 enum class OperationKind { install, update, uninstall, remove, download };
 std::string_view to_string(OperationKind k) noexcept;
@@ -87,6 +97,37 @@ struct PeerView {
   std::uint16_t port = 0;              // QUIC port
   std::size_t game_count = 0;
   std::int64_t last_seen_ms_ago = 0;
+  // "reachable", or "unreachable" once pings go unanswered (it leaves the list soon after,
+  // and is listed again when it answers; docs/discovery.md, "Liveness").
+  std::string state = "reachable";
+  bool manual = false;  // reached through an address a user named
+};
+
+// A listed peer became unreachable, or reachable again.
+struct PeerStateChanged {
+  std::string id;
+  std::string state;
+};
+
+// Discovery's state: "starting", "waiting_for_interface", "running", "restarting", "off";
+// and the interfaces mDNS runs on.
+struct DiscoveryStatus {
+  std::string state;
+  std::vector<std::string> interfaces;
+};
+
+struct ManualPeerView {
+  std::string address;  // "host:port"
+  std::string peer_id;  // empty until a handshake proved one
+};
+// The manual peers, after every change.
+struct ManualPeers {
+  std::vector<ManualPeerView> peers;
+};
+// An AddManualPeer / RemoveManualPeer that was refused, or a store that failed.
+struct ManualPeerRefused {
+  std::string address;
+  std::string reason;
 };
 
 // The merged library (catalog + local + peers); sent on ListGames and whenever it changes.
@@ -179,6 +220,7 @@ using PeerEvent =
     std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed, PeerJoined,
                  PeerLeft, PeerCount, GameDirChanged, GameDirRejected, RuntimeFailure,
                  OperationBegin, OperationProgress, OperationFinished, OperationFailed,
-                 OperationCancelled, OperationRefused, ActiveOperations, GameRecovered>;
+                 OperationCancelled, OperationRefused, ActiveOperations, GameRecovered,
+                 PeerStateChanged, DiscoveryStatus, ManualPeers, ManualPeerRefused>;
 
 }  // namespace lanspread::runtime

@@ -267,10 +267,12 @@ void DialPlanner::release(Request& r, std::optional<bool> answered, Clock::time_
   a.holds_host = false;
   if (!answered) return;  // cancelled: no verdict on the address
   a.last_used = now;
-  auto delay = [&](int failures) {
-    auto d = limits_.backoff_initial;
-    for (int i = 1; i < failures && d < limits_.backoff_max; ++i) d *= 2;
-    return std::min(d, limits_.backoff_max);
+  auto delay = [&](int failures, bool proven = false) {
+    const auto first = proven ? limits_.backoff_answered_initial : limits_.backoff_initial;
+    const auto most = proven ? limits_.backoff_answered_max : limits_.backoff_max;
+    auto d = first;
+    for (int i = 1; i < failures && d < most; ++i) d *= 2;
+    return std::min(d, most);
   };
   if (*answered) {
     if (!a.answered && a.failures > 0 && h.failing_ports > 0) --h.failing_ports;
@@ -282,7 +284,7 @@ void DialPlanner::release(Request& r, std::optional<bool> answered, Clock::time_
     return;
   }
   if (!a.answered && a.failures == 0) ++h.failing_ports;
-  a.next = now + delay(++a.failures);
+  a.next = now + delay(++a.failures, a.answered);
   if (!a.answered) h.next = std::max(h.next, now + delay(++h.failures));
 }
 

@@ -6,8 +6,10 @@
 //   broadcast are never dialled; nor are loopback ones unless a local caller named them.
 // - Every address that does not answer backs off exponentially (10 s doubling to 60 s by
 //   default), however many announcements name it; an address is dialled by one handshake
-//   at a time. Ports of one host that never answered are dialled two at a time, and once
-//   two of them have failed the host backs off as a whole (one dial per backoff period).
+//   at a time. One where the peer answered before (it proved its id there) backs off from
+//   0.5 s to 1.5 s, so a peer that stopped answering is back soon after it answers again. Ports of
+//   one host that never answered are dialled two at a time, and once two of them have failed the
+//   host backs off as a whole (one dial per backoff period).
 // - At most PeerLimits::max_handshakes dials run at once; the rest wait, best first:
 //   addresses that answered before, then peers that connected to us, then addresses never
 //   tried (the newest announcement first), then retries in the order they fell due.

@@ -30,6 +30,8 @@ class RuntimeCategory final : public boost::system::error_category {
         return "not enough free space in the games directory";
       case errc::backing_off:
         return "the peer did not answer at any of its addresses lately; it is tried again later";
+      case errc::bad_address:
+        return "not a peer address that can be dialled (HOST or HOST:PORT, port 1024 or above)";
     }
     return "unknown runtime error";
   }

@@ -16,6 +16,7 @@ enum class errc {
   peer_gone,           // the peer is no longer known (it left, or was never seen)
   backing_off,         // every address of the peer failed recently; it is retried later
   not_enough_space,    // the games dir's file system cannot hold the download
+  bad_address,         // a peer address a user typed that cannot be dialled
 };
 
 const boost::system::error_category& runtime_category() noexcept;

@@ -36,6 +36,11 @@ class MdnsDiscovery final : public PeerDiscovery {
   boost::system::result<void> start(const std::string& peer_id, const std::string& name,
                                     std::uint16_t port, std::uint64_t rev,
                                     Handlers handlers) override {
+    if (h_changed_ = handlers.changed; h_changed_) {
+      service_->on_interfaces_changed([this] {
+        if (h_changed_) h_changed_();
+      });
+    }
     if (auto ok = service_->start(); !ok) return ok.error();
     discovery::Advertisement ad;
     ad.id = peer_id;
@@ -58,9 +63,19 @@ class MdnsDiscovery final : public PeerDiscovery {
   }
 
   void update_rev(std::uint64_t rev) override { service_->update_rev(rev); }
-  void stop(std::function<void()> done) override { service_->stop(std::move(done)); }
+  Status status() const override {
+    Status s;
+    for (const auto& i : service_->interfaces()) s.interfaces.push_back(i.name);
+    s.waiting_for_interface = s.interfaces.empty();
+    return s;
+  }
+  void stop(std::function<void()> done) override {
+    h_changed_ = nullptr;
+    service_->stop(std::move(done));
+  }
 
  private:
+  std::function<void()> h_changed_;
   std::shared_ptr<discovery::DiscoveryService> service_;
 };
 

@@ -36,6 +36,7 @@ void PeerRuntime::on_seen(const DiscoveredPeer& raw, bool announced) {
     return;  // nothing we may dial, or no room: it stays unknown
   }
   announced_[d.id] = d;
+  if (announced) from_mdns_.insert(d.id);
   // A newcomer may have replaced a failing candidate in the planner: forget that one here too.
   if (announced_.size() > dials_.peer_count()) {
     std::erase_if(announced_, [&](const auto& kv) { return !dials_.knows(kv.first); });
@@ -55,6 +56,7 @@ void PeerRuntime::on_seen(const DiscoveredPeer& raw, bool announced) {
 }
 
 void PeerRuntime::on_unannounced(const std::string& id) {
+  from_mdns_.erase(id);
   dials_.forget(id);
   announced_.erase(id);
   parked_.erase(id);
@@ -72,6 +74,7 @@ void PeerRuntime::on_verified(const std::string& id, std::uint64_t rev,
   info.name = a->second.name;
   info.addresses = dials_.addresses(id);
   info.host = host_of(from);
+  if (info.addresses.empty()) info.addresses = a->second.addresses;
   info.library_rev = rev;
   info.last_seen = Clock::now();
   std::string evicted;
@@ -93,6 +96,7 @@ void PeerRuntime::on_verified(const std::string& id, std::uint64_t rev,
     emit(PeerLeft{evicted, "evicted: the peer table is full and it offers no game"});
   }
   failures_[id] = 0;
+  note_answer(id);
   if (fresh) {
     emit(PeerJoined{view_of(info)});
     emit(PeerCount{peers_.peer_count()});
@@ -124,9 +128,13 @@ void PeerRuntime::maybe_refresh(const std::string& id) {
 awaitable<void> PeerRuntime::probe(std::string id) {
   auto conn = co_await connect(id);
   if (conn && !stopping_) {
-    auto pong = co_await request(*conn, proto::Ping{}, config_.request_timeout);
-    if (pong && std::holds_alternative<proto::Pong>(*pong))
-      on_verified(id, std::get<proto::Pong>(*pong).library_rev, (*conn)->remote());
+    // A manual address: the peer is whoever proved an id in the handshake.
+    const std::string peer = is_manual_key(id) ? adopt_manual(id, *conn) : id;
+    if (!peer.empty()) {
+      auto pong = co_await request(*conn, proto::Ping{}, config_.ping_timeout);
+      if (pong && std::holds_alternative<proto::Pong>(*pong))
+        on_verified(peer, std::get<proto::Pong>(*pong).library_rev, (*conn)->remote());
+    }
   }
   dials_.probe_done(id);
   pump_dials();
@@ -182,12 +190,17 @@ awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> PeerRun
       continue;
     }
     const transport::Address address = attempt->address;
-    auto c = co_await endpoint_->dial(address, id);
+    // A manual address is dialled without knowing whose it is (any certificate; the id it
+    // proves is recorded by adopt_manual()).
+    auto c = co_await endpoint_->dial(address, is_manual_key(id) ? std::string() : id);
     // A wrong identity counts as no answer: the address is not the peer it claims to be.
     dials_.finished(*ticket, c.has_value(), Clock::now());
     if (c) {
       got = *c;
-      links_[id] = got;
+      if (!is_manual_key(id)) {
+        links_[id] = got;
+        asio::co_spawn(io_, watch_link(id, got), asio::detached);
+      }
       break;
     }
     last = c.error();

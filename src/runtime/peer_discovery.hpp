@@ -24,6 +24,12 @@ class PeerDiscovery {
   struct Handlers {
     std::function<void(const DiscoveredPeer&)> seen;  // new or changed
     std::function<void(const std::string& id)> lost;
+    // The interfaces in use changed (see status()).
+    std::function<void()> changed;
+  };
+  struct Status {
+    bool waiting_for_interface = false;  // started, but no usable interface yet
+    std::vector<std::string> interfaces;
   };
   virtual ~PeerDiscovery() = default;
   // Advertises this peer and starts browsing. Handlers run on the network thread.
@@ -31,6 +37,7 @@ class PeerDiscovery {
                                             std::uint16_t port, std::uint64_t rev,
                                             Handlers handlers) = 0;
   virtual void update_rev(std::uint64_t rev) = 0;
+  virtual Status status() const = 0;
   // Says goodbye, then calls `done` on the network thread.
   virtual void stop(std::function<void()> done) = 0;
 };

@@ -36,6 +36,11 @@ struct PeerLimits {
   // with each further failure up to the max. So is every unanswered port of one host.
   std::chrono::milliseconds backoff_initial{10'000};
   std::chrono::milliseconds backoff_max{60'000};
+  // The same for an address where the peer answered before (it proved its id there): a peer
+  // that stopped answering is probed this often, so it is back within seconds of answering.
+  // With the 2.5 s handshake deadline, a peer that answers again is dialled within 4 s.
+  std::chrono::milliseconds backoff_answered_initial{500};
+  std::chrono::milliseconds backoff_answered_max{1'500};
   // Ports of one host that never answered are dialled this many at a time; once two of them
   // have failed, the host backs off as a whole (one dial per backoff period).
   int max_unanswered_dials_per_host = 2;
@@ -45,6 +50,8 @@ struct PeerLimits {
   std::uint16_t min_port = 1024;
   // Addresses and hosts whose dial history (backoff) is remembered.
   std::size_t max_tracked_addresses = 8192;
+  // Peers named by address (serve --peer, POST /api/v1/peers).
+  std::size_t max_manual_peers = 64;
 };
 
 }  // namespace lanspread::runtime

@@ -42,6 +42,8 @@ PeerView PeerRuntime::view_of(const PeerInfo& p) const {
   }
   v.last_seen_ms_ago =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - p.last_seen).count();
+  v.state = unreachable_.contains(p.peer_id) ? "unreachable" : "reachable";
+  v.manual = is_manual_peer(p.peer_id);
   return v;
 }
 
@@ -95,24 +97,31 @@ boost::system::result<void> PeerRuntime::start() {
         return self ? self->monitor_->revision() : 0;
       });
 
+  // Blocking, like the recovery above: the network thread is not running yet.
+  std::vector<std::string> stored;
+  std::string store_problem;
+  if (config_.manual_store) {
+    if (auto l = config_.manual_store->load()) {
+      stored = std::move(*l);
+    } else {
+      store_problem = "cannot read the stored manual peers: " + l.error().message();
+    }
+  }
+
   work_.emplace(io_.get_executor());
-  asio::post(io_, [self = shared_from_this()] {
+  asio::post(io_, [self = shared_from_this(), stored = std::move(stored), store_problem] {
     for (auto& r : self->recovered_) self->emit(std::move(r));
     self->recovered_.clear();
     self->monitor_->start();
+    if (!store_problem.empty()) self->emit(RuntimeFailure{"manual peers", store_problem});
+    for (const auto& a : self->config_.manual_peers) self->add_manual(a, false);
+    for (const auto& a : stored) self->add_manual(a, true);
     if (self->config_.discovery) {
-      self->discovery_ = self->config_.discovery(self->io_.get_executor());
-      std::weak_ptr<PeerRuntime> w = self;
-      PeerDiscovery::Handlers h;
-      h.seen = [w](const DiscoveredPeer& p) {
-        if (auto s = w.lock()) s->on_seen(p, true);
-      };
-      h.lost = [w](const std::string& id) {
-        if (auto s = w.lock()) s->on_unannounced(id);
-      };
-      auto ok = self->discovery_->start(self->peer_id_, self->config_.name, self->port_,
-                                        self->monitor_->revision(), std::move(h));
-      if (!ok) self->emit(RuntimeFailure{"discovery", ok.error().message()});
+      asio::co_spawn(self->io_,
+                     self->supervise("discovery", [self] { return self->discovery_task(); }),
+                     asio::detached);
+    } else {
+      self->emit_discovery_status("off");
     }
     asio::co_spawn(self->io_, self->supervise("server", [self] { return self->server_task(); }),
                    asio::detached);
@@ -130,6 +139,7 @@ void PeerRuntime::stop() {
   asio::post(io_, [self = shared_from_this(), &closed] {
     self->stopping_ = true;
     self->probe_timer_.cancel();
+    self->discovery_wake_.notify();
     for (auto& [ticket, wake] : self->dial_waiters_) wake->notify();
     auto finish = [self, &closed] {
       self->monitor_->stop();
@@ -193,10 +203,19 @@ awaitable<void> PeerRuntime::server_task() {
 awaitable<void> PeerRuntime::ping_task() {
   asio::steady_timer t(io_);
   while (!stopping_) {
+    const auto now = Clock::now();
+    std::vector<std::string> silent;
     for (const PeerInfo* p : peers_.peers()) {
+      auto [seen, fresh] = last_answer_.try_emplace(p->peer_id, now);
+      if (now - seen->second >= config_.drop_after) {
+        silent.push_back(p->peer_id);
+        continue;
+      }
       if (busy_.contains(p->peer_id)) continue;
       asio::co_spawn(io_, ping_one(p->peer_id), asio::detached);
     }
+    for (const auto& id : silent) drop_silent(id);
+    resolve_due_manual();
     t.expires_after(config_.ping_interval);
     boost::system::error_code ec;
     co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -207,12 +226,13 @@ awaitable<void> PeerRuntime::ping_one(std::string id) {
   busy_.insert(id);
   auto conn = co_await connect(id);
   boost::system::result<proto::Response> pong =
-      conn ? co_await request(*conn, proto::Ping{}, config_.request_timeout)
+      conn ? co_await request(*conn, proto::Ping{}, config_.ping_timeout)
            : boost::system::result<proto::Response>(conn.error());
   busy_.erase(id);
   if (stopping_ || peers_.peer(id) == nullptr) co_return;
   if (pong && std::holds_alternative<proto::Pong>(*pong)) {
     failures_[id] = 0;
+    note_answer(id);
     peers_.touch(id, Clock::now());
     PeerInfo info = *peers_.peer(id);
     info.library_rev = std::get<proto::Pong>(*pong).library_rev;
@@ -222,10 +242,83 @@ awaitable<void> PeerRuntime::ping_one(std::string id) {
       co_await refresh(id);
     co_return;
   }
-  if (++failures_[id] >= config_.ping_failures_before_prune) {
-    on_lost(id,
-            "stopped answering: " + (pong ? std::string("bad answer") : pong.error().message()));
+  ++failures_[id];
+  auto seen = last_answer_.find(id);
+  if (seen != last_answer_.end() && Clock::now() - seen->second >= config_.unreachable_after &&
+      unreachable_.insert(id).second) {
+    emit(PeerStateChanged{id, "unreachable"});
   }
+}
+
+void PeerRuntime::note_answer(const std::string& id) {
+  last_answer_[id] = Clock::now();
+  if (unreachable_.erase(id) != 0) emit(PeerStateChanged{id, "reachable"});
+}
+
+void PeerRuntime::drop_silent(const std::string& id) {
+  // A new handshake decides whether it is back; the old connection may be to a process that
+  // no longer exists.
+  if (auto it = links_.find(id); it != links_.end()) {
+    auto c = it->second.lock();
+    links_.erase(it);
+    if (c) c->close();
+  }
+  on_lost(id, "did not answer for " + std::to_string(config_.drop_after.count() / 1000) + " s");
+  pump_dials();
+}
+
+awaitable<void> PeerRuntime::watch_link(std::string id,
+                                        std::shared_ptr<transport::Connection> conn) {
+  // The client side never accepts streams; a stream the peer opens anyway is dropped (reset).
+  while (!stopping_) {
+    auto s = co_await conn->accept_stream();
+    if (!s) break;
+  }
+  if (stopping_) co_return;
+  auto it = links_.find(id);
+  // Closed by us (dropped, replaced) or by silence: liveness decides, not this.
+  if (it == links_.end() || it->second.lock() != conn) co_return;
+  if (conn->close_reason() != transport::errc::connection_closed) co_return;
+  links_.erase(it);
+  on_lost(id, "closed its connection");
+  pump_dials();
+}
+
+void PeerRuntime::emit_discovery_status(std::string state) {
+  DiscoveryStatus st{std::move(state), {}};
+  if (discovery_) {
+    auto s = discovery_->status();
+    st.interfaces = std::move(s.interfaces);
+    if (st.state == "running" && s.waiting_for_interface) st.state = "waiting_for_interface";
+  }
+  emit(std::move(st));
+}
+
+awaitable<void> PeerRuntime::discovery_task() {
+  discovery_ = config_.discovery(io_.get_executor());
+  emit_discovery_status("starting");
+  std::weak_ptr<PeerRuntime> w = weak_from_this();
+  PeerDiscovery::Handlers h;
+  h.seen = [w](const DiscoveredPeer& p) {
+    if (auto s = w.lock()) s->on_seen(p, true);
+  };
+  h.lost = [w](const std::string& id) {
+    if (auto s = w.lock()) s->on_unannounced(id);
+  };
+  h.changed = [w] {
+    if (auto s = w.lock(); s && !s->stopping_) s->emit_discovery_status("running");
+  };
+  auto ok = discovery_->start(peer_id_, config_.name, port_, monitor_->revision(), std::move(h));
+  if (!ok) {
+    // Made anew on the next attempt; this one closes whatever it opened.
+    auto failed = std::move(discovery_);
+    failed->stop([] {});
+    emit_discovery_status("restarting");
+    throw std::runtime_error("mDNS did not start: " + ok.error().message());
+  }
+  emit_discovery_status("running");
+  // Runs until the runtime stops (stop() says goodbye through discovery_).
+  while (!stopping_) co_await discovery_wake_.wait();
 }
 
 awaitable<void> PeerRuntime::refresh(std::string id) {
@@ -249,6 +342,7 @@ awaitable<void> PeerRuntime::refresh(std::string id) {
     co_return;
   }
   if (!std::holds_alternative<proto::Games>(*games)) co_return;
+  note_answer(id);
   auto list = std::move(std::get<proto::Games>(*games).games);
   // The library view shows catalog games only; nothing else a peer lists is kept.
   std::erase_if(list,
@@ -262,6 +356,12 @@ void PeerRuntime::on_lost(const std::string& id, const std::string& reason) {
   if (!peers_.remove_peer(id)) return;
   dials_.set_verified(id, false);
   failures_.erase(id);
+  last_answer_.erase(id);
+  unreachable_.erase(id);
+  // A manual peer is dialled by its address again (it may come back with another id).
+  for (auto& [key, m] : manual_) {
+    if (m.peer_id == id) dials_.set_verified(m.pseudo, false);
+  }
   withdraw_from_downloads(id);
   emit(PeerLeft{id, reason});
   emit(PeerCount{peers_.peer_count()});
@@ -380,6 +480,10 @@ void PeerRuntime::on_command(PeerCommand c) {
           start_operation(cmd.id, OperationKind::remove);
         } else if constexpr (std::is_same_v<T, DownloadGameFiles>) {
           asio::co_spawn(io_, download(cmd.id), asio::detached);
+        } else if constexpr (std::is_same_v<T, AddManualPeer>) {
+          add_manual(cmd.address, true);
+        } else if constexpr (std::is_same_v<T, RemoveManualPeer>) {
+          remove_manual(cmd.address);
         } else if constexpr (std::is_same_v<T, CancelOperation> ||
                              std::is_same_v<T, CancelDownload>) {
           if (auto it = operations_.find(cmd.id); it != operations_.end())

@@ -2,9 +2,11 @@
 // It runs four long-lived tasks under supervision (a task that ends is reported and
 // restarted with backoff; the others keep running):
 //   server    - accepts QUIC connections and serves lanspread/1 from the library snapshot
-//   discovery - advertises this peer (rev follows the library) and feeds the peer DB
+//   discovery - advertises this peer (rev follows the library) and feeds the peer DB; it
+//               waits for a usable interface and follows interface changes
 //   ping      - pings peers, refetches games when a peer's rev moves (at most every 10 s),
-//               prunes dead peers
+//               marks silent peers unreachable, then drops them from the list; resolves
+//               manual peers (named by address) again when they have no address
 // Discovered peers are candidates until they answer a Ping through a handshake that proved
 // their id; only then are they listed (PeerJoined). Dials go through a DialPlanner: never to
 // privileged ports, with per-address backoff and a bounded number of handshakes at once.
@@ -17,6 +19,7 @@
 #include "library/catalog.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/library_monitor.hpp"
+#include "runtime/manual_peers.hpp"
 #include "runtime/peer_discovery.hpp"
 #include "runtime/peer_limits.hpp"
 #include "runtime/traffic_meter.hpp"
@@ -40,9 +43,15 @@ struct PeerConfig {
   transport::TransportSettings transport;
   transfer::DownloadSettings download;  // limits and deadlines of downloads
   MonitorSettings monitor;
-  std::chrono::milliseconds ping_interval{2000};
+  // Liveness (docs/discovery.md, "Liveness"): listed peers are pinged every ping_interval;
+  // one that has not answered for unreachable_after is shown as unreachable, one silent for
+  // drop_after leaves the list (and is probed with backoff while it is still announced or
+  // named by address, and listed again once it answers).
+  std::chrono::milliseconds ping_interval{1000};
+  std::chrono::milliseconds ping_timeout{2000};
+  std::chrono::milliseconds unreachable_after{3000};
+  std::chrono::milliseconds drop_after{7000};
   std::chrono::milliseconds request_timeout{5000};
-  int ping_failures_before_prune = 3;
   // What peers can make us hold and do (peers, refreshes, dialling); its handshake timeout
   // also bounds transport.handshake_timeout.
   PeerLimits limits;
@@ -50,9 +59,15 @@ struct PeerConfig {
   // Extracts archives on install; null: the libarchive unpacker.
   std::shared_ptr<const install::Unpacker> unpacker;
   // How peers are found. Null: no discovery (peers only through add_peer, for tools).
+  // Supervised: a discovery that cannot start is made anew and started again with backoff.
   std::function<std::unique_ptr<PeerDiscovery>(boost::asio::any_io_executor)> discovery;
   // Counts payload bytes to and from each peer (its rates show in the API); null: none.
   std::shared_ptr<TrafficMeter> traffic;
+  // Peers named by address (HOST[:PORT], see manual_peers.hpp), dialled without knowing their
+  // id. These are not stored; those added with AddManualPeer are, in `manual_store`.
+  std::vector<std::string> manual_peers;
+  // Where AddManualPeer / RemoveManualPeer persist; loaded at start. Null: not persisted.
+  std::shared_ptr<ManualPeerStore> manual_store;
 };
 
 using EventSink = std::function<void(PeerEvent)>;

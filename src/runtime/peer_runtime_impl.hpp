@@ -31,6 +31,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -58,7 +59,9 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
         probe_timer_(io_),
         manifest_gate_(io_.get_executor(), config_.limits.max_manifest_fetches),
         refresh_gate_(io_.get_executor(), config_.limits.max_refreshes),
-        dissent_(config_.limits.dissent_memory, config_.limits.max_dissent_entries) {}
+        dissent_(config_.limits.dissent_memory, config_.limits.max_dissent_entries),
+        discovery_wake_(io_.get_executor()),
+        store_strand_(asio::make_strand(disk_.get_executor())) {}
 
   boost::system::result<void> start();
   void stop();
@@ -103,6 +106,36 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   void unpark();
   // Dropped from the list (it stays a candidate while it is announced).
   void on_lost(const std::string& id, const std::string& reason);
+  // Not heard from for drop_after: its connection is closed and it leaves the list.
+  void drop_silent(const std::string& id);
+  // The peer answered (a Pong or a game list): it is reachable.
+  void note_answer(const std::string& id);
+  // Watches a connection we dialled: when the peer closes it (a clean stop), the peer leaves
+  // the list at once.
+  awaitable<void> watch_link(std::string id, std::shared_ptr<transport::Connection> conn);
+  void emit_discovery_status(std::string state);
+  awaitable<void> discovery_task();
+
+  // ---- manual peers (peer_manual.cpp) ----
+  struct ManualEntry {
+    ManualAddress address;
+    std::string pseudo;   // its key in the DialPlanner until the id is known: "manual:host:port"
+    std::string peer_id;  // proved by a handshake; empty before
+    bool persisted = false;
+    bool resolving = false;
+    bool offered = false;  // the planner knows its addresses
+    Clock::time_point next_resolve{};
+  };
+  static bool is_manual_key(const std::string& id) { return id.starts_with("manual:"); }
+  void add_manual(const std::string& text, bool persist);
+  void remove_manual(const std::string& text);
+  void resolve_manual(const std::string& key);
+  void resolve_due_manual();
+  // A dial to a manual address got through: the id it proved becomes a known peer.
+  std::string adopt_manual(const std::string& key, const std::shared_ptr<transport::Connection>& c);
+  bool is_manual_peer(const std::string& id) const;
+  void emit_manual();
+  void save_manual();
   // Hands free handshake slots to waiting dials and starts due probes.
   void pump_dials();
   awaitable<void> probe(std::string id);
@@ -170,6 +203,13 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   ManifestDissent dissent_;     // peers whose manifest lost a vote, by game and version
   bool switching_dir_ = false;  // a SetGameDir is checking its dir on the disk pool
   bool stopping_ = false;
+  // Liveness of listed peers.
+  std::map<std::string, Clock::time_point> last_answer_;
+  std::set<std::string> unreachable_;
+  std::set<std::string> from_mdns_;  // ids an mDNS announcement names right now
+  transport::Signal discovery_wake_;
+  std::map<std::string, ManualEntry> manual_;  // by "host:port"
+  asio::strand<asio::thread_pool::executor_type> store_strand_;
 };
 
 }  // namespace lanspread::runtime

@@ -398,7 +398,7 @@ bool ConnectionCore::verify_peer_certificate() {
   const gnutls_datum_t* certs = gnutls_certificate_get_peers(session, &count);
   if (certs == nullptr || count == 0) return false;
   peer_id_ = peer_id_of(certs[0].data, certs[0].size);
-  if (!server_ && peer_id_ != expected_peer_id_) {
+  if (!server_ && !expected_peer_id_.empty() && peer_id_ != expected_peer_id_) {
     peer_id_mismatch_ = true;
     return false;
   }

@@ -440,7 +440,9 @@ awaitable<result<std::shared_ptr<Connection>>> Endpoint::dial(const Address& add
   if (closed_) co_return make_error_code(errc::connection_refused);
   std::shared_ptr<Connection> conn;
   for (auto& [core, c] : connections_) {
-    if (c->dialled_peer_id_ == peer_id && c->is_open()) {
+    // A dial that takes any identity reuses only a connection to the same address.
+    if (c->dialled_peer_id_ == peer_id && c->is_open() &&
+        (!peer_id.empty() || c->remote_ == address)) {
       conn = c;
       break;
     }

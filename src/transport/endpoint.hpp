@@ -132,6 +132,8 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   const SendBudget& send_budget() const { return core_.send_budget(); }
 
   // A connection to `peer_id` at `address`: an open one is reused, else a new handshake.
+  // An empty `peer_id` accepts whatever certificate the server shows (an address a local user
+  // typed, whose id is not known yet); Connection::peer_id() then says which id it proved.
   awaitable<result<std::shared_ptr<Connection>>> dial(const Address& address, std::string peer_id);
   // The next established incoming connection.
   awaitable<result<std::shared_ptr<Connection>>> accept();

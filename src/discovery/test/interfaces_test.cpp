@@ -53,3 +53,61 @@ TEST(Interfaces, EnumeratesLoopbackWhenAllowed) {
 
 }  // namespace
 }  // namespace lanspread::discovery
+
+namespace lanspread::discovery {
+namespace {
+
+// Guards against a host whose LAN address sits on a bridge (`br0`, a veth) finding nobody,
+// and against container and VM bridges being used by default.
+TEST(Interfaces, ContainerBridgesAreVirtualLanBridgesAreNot) {
+  for (const char* name : {"docker0", "virbr0", "lxcbr0", "lxdbr0", "cni0", "podman0",
+                           "br-3f9a2c1b7d0e", "vboxnet0", "vmnet8"})
+    EXPECT_TRUE(looks_virtual(name)) << name;
+  for (const char* name : {"eth0", "br0", "bridge0", "veth0", "br-lan", "enp3s0", "wlan0", "lan0"})
+    EXPECT_FALSE(looks_virtual(name)) << name;
+}
+
+}  // namespace
+}  // namespace lanspread::discovery
+
+#include "discovery/netlink_watcher.hpp"
+
+#include <linux/rtnetlink.h>
+
+#include <cstring>
+
+namespace lanspread::discovery {
+namespace {
+
+std::vector<std::uint8_t> netlink_message(std::uint16_t type, std::size_t payload,
+                                          std::uint32_t claimed_len = 0) {
+  std::vector<std::uint8_t> out(NLMSG_SPACE(payload));
+  nlmsghdr h{};
+  h.nlmsg_len = claimed_len != 0 ? claimed_len : NLMSG_LENGTH(payload);
+  h.nlmsg_type = type;
+  std::memcpy(out.data(), &h, sizeof h);
+  return out;
+}
+
+// Guards against a malformed or foreign netlink datagram (short header, a length that runs
+// past the datagram, a message too short for its type) being read past its end or counted as
+// an interface change, and against a real link or address change being missed.
+TEST(Netlink, ChangesAreRecognisedAndMalformedMessagesIgnored) {
+  EXPECT_TRUE(netlink_reports_change(netlink_message(RTM_NEWLINK, sizeof(ifinfomsg))));
+  EXPECT_TRUE(netlink_reports_change(netlink_message(RTM_DELADDR, sizeof(ifaddrmsg))));
+  EXPECT_FALSE(netlink_reports_change(netlink_message(RTM_NEWROUTE, sizeof(rtmsg))));
+  EXPECT_FALSE(netlink_reports_change(netlink_message(RTM_NEWADDR, 2)));  // body too short
+  auto lying = netlink_message(RTM_NEWLINK, sizeof(ifinfomsg), 4096);
+  EXPECT_FALSE(netlink_reports_change(lying));
+  auto whole = netlink_message(RTM_NEWLINK, sizeof(ifinfomsg));
+  for (std::size_t cut = 0; cut < whole.size(); ++cut)
+    EXPECT_FALSE(netlink_reports_change({whole.data(), cut})) << cut;
+  // A NOOP followed by a change: the walk reaches the second message.
+  auto two = netlink_message(NLMSG_NOOP, 0);
+  auto change = netlink_message(RTM_NEWADDR, sizeof(ifaddrmsg));
+  two.insert(two.end(), change.begin(), change.end());
+  EXPECT_TRUE(netlink_reports_change(two));
+}
+
+}  // namespace
+}  // namespace lanspread::discovery

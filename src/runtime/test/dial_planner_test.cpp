@@ -228,3 +228,39 @@ TEST(DialPlanner, BoundsPeersAndEvictsTheWorstFailing) {
 
 }  // namespace
 }  // namespace lanspread::runtime
+
+namespace lanspread::runtime {
+namespace {
+
+// Guards against a peer that stopped answering (paused, rebooting) staying away for a
+// minute after it is back: where it proved its id before, retries come every 1.5 s at most,
+// while an address that never answered still backs off to once a minute.
+TEST(DialPlanner, AnAddressThatAnsweredBeforeIsRetriedWithinSeconds) {
+  Sim sim;
+  const auto peer = v4("198.18.0.5", 7979);
+  sim.live.insert(peer.to_string());
+  ASSERT_EQ(sim.planner.offer("p", {peer}, true, t0), DialPlanner::Admission::added);
+  sim.run_until(t0 + 1s);
+  ASSERT_TRUE(sim.verified.contains("p"));
+  // It goes silent and is dialled again (as after it left the list).
+  sim.live.clear();
+  sim.verified.clear();
+  sim.planner.set_verified("p", false);
+  const auto silent = sim.now;
+  sim.run_until(silent + 60s);
+  std::vector<Clock::time_point> at;
+  for (const auto& [when, to] : sim.dials)
+    if (to == peer && when >= silent) at.push_back(when);
+  ASSERT_GE(at.size(), 10u);
+  for (std::size_t i = 1; i < at.size(); ++i)
+    EXPECT_LE(at[i] - at[i - 1], sim.limits.handshake_timeout + 1500ms) << i;
+  // Back: found at the next retry.
+  sim.live.insert(peer.to_string());
+  const auto back = sim.now;
+  sim.run_until(back + 10s);
+  ASSERT_TRUE(sim.verified.contains("p"));
+  EXPECT_LE(sim.verified["p"] - back, sim.limits.handshake_timeout + 1500ms + 10ms);
+}
+
+}  // namespace
+}  // namespace lanspread::runtime

@@ -1,6 +1,8 @@
 // Two peer runtimes in one process on loopback, introduced directly (no mDNS).
 #include "runtime/peer_runtime.hpp"
 
+#include "runtime/error.hpp"
+
 #include "../../install/test/test_support.hpp"
 #include "../../library/test/temp_dir.hpp"
 
@@ -76,8 +78,10 @@ struct TestPeer {
     c.transport.idle_timeout = 3s;
     c.transport.handshake_timeout = 1s;
     c.ping_interval = 200ms;
+    c.ping_timeout = 1s;
+    c.unreachable_after = 600ms;
+    c.drop_after = 1500ms;
     c.request_timeout = 2s;
-    c.ping_failures_before_prune = 2;
     c.limits.min_refresh_interval = 100ms;  // its own test is in peer_game_db_test
     c.monitor.debounce = 50ms;
     c.monitor.scan.chunk_size = 65536;
@@ -342,6 +346,100 @@ TEST(PeerRuntime, CancelledDownloadLeavesNothing) {
   EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/data/huge.bin"));
   EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/version.ini"));
   EXPECT_FALSE(std::filesystem::exists(b.games / "alpha/.version.ini.discarded"));
+}
+
+}  // namespace
+}  // namespace lanspread::runtime
+
+namespace lanspread::runtime {
+namespace {
+
+// Guards against a peer named by address never being listed (its id is not known before the
+// handshake), against a privileged port being dialled, and against the list being lost on a
+// restart.
+TEST(PeerRuntime, ManualPeerIsLearnedFromItsHandshakeAndStored) {
+  TestPeer a, b;
+  b.config.manual_store = make_file_peer_store(b.state.path());
+  a.start();
+  b.start();
+  const std::string address = "127.0.0.1:" + std::to_string(a.handle->port());
+  b.handle->send(AddManualPeer{"127.0.0.1:80"});
+  EXPECT_TRUE(b.events.wait<ManualPeerRefused>(
+      [](const auto& e) { return e.reason.find("port 80") != std::string::npos; }));
+  b.handle->send(AddManualPeer{address});
+  auto joined =
+      b.events.wait<PeerJoined>([&](const auto& e) { return e.peer.id == a.handle->peer_id(); });
+  ASSERT_TRUE(joined);
+  EXPECT_TRUE(b.events.wait<ManualPeers>([&](const auto& e) {
+    return e.peers.size() == 1 && e.peers[0].address == address &&
+           e.peers[0].peer_id == a.handle->peer_id();
+  }));
+
+  b.handle->stop();
+  b.handle.reset();
+  const std::size_t restarted = b.events.mark();
+  b.start();
+  EXPECT_TRUE(b.events.wait<PeerJoined>(
+      [&](const auto& e) { return e.peer.id == a.handle->peer_id() && e.peer.manual; }, 10s,
+      restarted));
+  const std::size_t mark = b.events.mark();
+  b.handle->send(RemoveManualPeer{address});
+  EXPECT_TRUE(b.events.wait<PeerLeft>([&](const auto& e) { return e.id == a.handle->peer_id(); },
+                                      10s, mark));
+  EXPECT_TRUE(b.events.wait<ManualPeers>([](const auto& e) { return e.peers.empty(); }, 10s, mark));
+}
+
+// Guards against a peer that shut down cleanly lingering in the list until pings time out:
+// closing its connection is its goodbye.
+TEST(PeerRuntime, CleanStopRemovesThePeerAtOnce) {
+  TestPeer a, b;
+  b.config.drop_after = 60s;  // so only the close can remove it
+  b.config.unreachable_after = 30s;
+  a.start();
+  b.start();
+  b.handle->add_peer(a.as_discovered());
+  ASSERT_TRUE(
+      b.events.wait<PeerJoined>([&](const auto& e) { return e.peer.id == a.handle->peer_id(); }));
+  a.handle->stop();
+  auto left = b.events.wait<PeerLeft>([&](const auto& e) { return e.id == a.handle->peer_id(); });
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->reason, "closed its connection");
+}
+
+class FailingOnceDiscovery final : public PeerDiscovery {
+ public:
+  explicit FailingOnceDiscovery(std::shared_ptr<int> starts) : starts_(std::move(starts)) {}
+  boost::system::result<void> start(const std::string&, const std::string&, std::uint16_t,
+                                    std::uint64_t, Handlers) override {
+    if ((*starts_)++ == 0) return make_error_code(errc::timeout);
+    return {};
+  }
+  void update_rev(std::uint64_t) override {}
+  Status status() const override { return {false, {"eth9"}}; }
+  void stop(std::function<void()> done) override {
+    if (done) done();
+  }
+
+ private:
+  std::shared_ptr<int> starts_;
+};
+
+// Guards against discovery that failed once staying off for the daemon's lifetime, and
+// against a failure report that does not say a restart follows.
+TEST(PeerRuntime, DiscoveryIsRestartedAfterAFailure) {
+  TestPeer a;
+  auto starts = std::make_shared<int>(0);
+  a.config.discovery = [starts](boost::asio::any_io_executor) {
+    return std::make_unique<FailingOnceDiscovery>(starts);
+  };
+  a.start();
+  auto failure = a.events.wait<RuntimeFailure>([](const auto& e) { return e.task == "discovery"; });
+  ASSERT_TRUE(failure);
+  EXPECT_NE(failure->message.find("restarting in"), std::string::npos) << failure->message;
+  auto running = a.events.wait<DiscoveryStatus>([](const auto& e) { return e.state == "running"; });
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->interfaces, std::vector<std::string>{"eth9"});
+  EXPECT_EQ(*starts, 2);
 }
 
 }  // namespace
