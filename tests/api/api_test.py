@@ -120,7 +120,9 @@ class Api(harness.TestCase):
         self.assertEqual(oa[0]["name"], "OpenArena")
         self.assertIn("xonotic", [g["id"] for g in games["games"]])  # catalog-only titles too
         st, peers = self.request("GET", "/api/v1/peers")
-        self.assertEqual((st, peers), (200, {"peers": []}))
+        self.assertEqual((st, peers), (200, {"peers": [], "manual": []}))
+        self.assertIn(status["discovery"]["state"],
+                      ("starting", "waiting_for_interface", "running"))
 
     def test_refusals(self):
         """Guards against the API serving foreign Host/Origin headers (DNS rebinding, other
