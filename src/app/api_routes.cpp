@@ -195,8 +195,8 @@ Response ApiServer::game_action(const Request& req, std::string_view rest) {
                       "'" + id + "' is not a catalog game");
   }
   const bool busy = state_->operations.contains(id);
-  auto conflict = [&](std::string message) {
-    return error_json(req, http::status::conflict, "refused", std::move(message));
+  auto conflict = [&](std::string message, std::string code = "refused") {
+    return error_json(req, http::status::conflict, std::move(code), std::move(message));
   };
   auto accepted = [&](runtime::PeerCommand command) {
     send_(std::move(command));
@@ -214,10 +214,21 @@ Response ApiServer::game_action(const Request& req, std::string_view rest) {
   if (action == "download" || action == "update") {
     if (busy) return conflict(running);
     if (!game->available) return conflict("no peer offers '" + id + "' right now");
+    if (auto no = runtime::check_download(id, game->downloaded, game->local_version,
+                                          runtime::peers_latest(*game)))
+      return conflict(std::move(no->message), std::move(no->code));
     if (action == "update" && !game->update_available) {
-      return conflict("'" + id + "' is already at the latest version the peers offer");
+      return conflict("'" + id + "' is not downloaded; download it first", "not_downloaded");
     }
     return accepted(runtime::DownloadGameFiles{id});
+  }
+  if (action == "verify") {
+    if (busy) return conflict(running);
+    const auto holders = game->peers_by_version.find(game->local_version);
+    const bool offered = holders != game->peers_by_version.end() && !holders->second.empty();
+    if (auto no = runtime::check_verify(id, game->downloaded, game->local_version, offered))
+      return conflict(std::move(no->message), std::move(no->code));
+    return accepted(runtime::VerifyGame{id});
   }
   if (action == "uninstall") {
     if (busy) return conflict(running);

@@ -9,6 +9,15 @@
 namespace lanspread::app {
 namespace json = boost::json;
 
+json::value to_json(const runtime::ManifestSplit& m) {
+  json::array groups;
+  for (auto n : m.groups) groups.emplace_back(n);
+  return json::object{{"version", m.version},
+                      {"groups", std::move(groups)},
+                      {"agreeing", m.agreeing},
+                      {"dissenting", m.dissenting}};
+}
+
 json::value to_json(const runtime::GameView& g) {
   json::object by_version;
   for (const auto& [version, peers] : g.peers_by_version) {
@@ -18,23 +27,26 @@ json::value to_json(const runtime::GameView& g) {
   }
   json::array latest_peers;
   for (const auto& p : g.latest_peers) latest_peers.emplace_back(p);
-  return json::object{{"id", g.info.id},
-                      {"name", g.info.name},
-                      {"description", g.info.description},
-                      {"genre", g.info.genre},
-                      {"max_players", g.info.max_players},
-                      {"downloaded", g.downloaded},
-                      {"installed", g.installed},
-                      {"local_version", g.local_version},
-                      {"local_size", g.local_size},
-                      {"latest_version", g.latest_version},
-                      {"latest_peers", std::move(latest_peers)},
-                      {"latest_size", g.latest_size},
-                      {"peers_by_version", std::move(by_version)},
-                      {"update_available", g.update_available},
-                      {"available", g.available},
-                      // Filled by the download and install work; null while idle.
-                      {"active_operation", nullptr}};
+  return json::object{
+      {"id", g.info.id},
+      {"name", g.info.name},
+      {"description", g.info.description},
+      {"genre", g.info.genre},
+      {"max_players", g.info.max_players},
+      {"downloaded", g.downloaded},
+      {"installed", g.installed},
+      {"local_version", g.local_version},
+      {"local_size", g.local_size},
+      {"latest_version", g.latest_version},
+      {"latest_peers", std::move(latest_peers)},
+      {"latest_size", g.latest_size},
+      {"peers_by_version", std::move(by_version)},
+      {"update_available", g.update_available},
+      {"available", g.available},
+      {"manifest_disagreement",
+       g.manifest_disagreement ? to_json(*g.manifest_disagreement) : json::value(nullptr)},
+      // Filled by the download and install work; null while idle.
+      {"active_operation", nullptr}};
 }
 
 json::value to_json(const runtime::ActiveOperation& op) {
@@ -210,8 +222,21 @@ void AppState::apply(const runtime::PeerEvent& event) {
               "operation_cancelled",
               json::serialize(json::object{{"id", e.id}, {"kind", runtime::to_string(e.kind)}}));
         } else if constexpr (std::is_same_v<T, runtime::OperationRefused>) {
-          events.append("operation_refused",
-                        json::serialize(json::object{{"id", e.id}, {"reason", e.reason}}));
+          events.append(
+              "operation_refused",
+              json::serialize(json::object{
+                  {"id", e.id},
+                  {"reason", e.reason},
+                  {"code", e.code.empty() ? json::value(nullptr) : json::value(e.code)}}));
+        } else if constexpr (std::is_same_v<T, runtime::ManifestDisagreement>) {
+          json::value v = to_json(e.split);
+          json::array chosen, dissenting;
+          for (const auto& p : e.chosen_peers) chosen.emplace_back(p);
+          for (const auto& p : e.dissenting_peers) dissenting.emplace_back(p);
+          v.as_object()["id"] = e.id;
+          v.as_object()["chosen_peers"] = std::move(chosen);
+          v.as_object()["dissenting_peers"] = std::move(dissenting);
+          events.append("manifest_disagreement", json::serialize(v));
         } else if constexpr (std::is_same_v<T, runtime::GameRecovered>) {
           json::array notes;
           for (const auto& n : e.notes) notes.emplace_back(n);

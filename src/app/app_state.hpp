@@ -46,6 +46,7 @@ struct AppState {
 };
 
 boost::json::value to_json(const runtime::GameView& g);
+boost::json::value to_json(const runtime::ManifestSplit& m);
 boost::json::value to_json(const runtime::PeerView& p);
 boost::json::value to_json(const runtime::ActiveOperation& op);
 

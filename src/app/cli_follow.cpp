@@ -28,6 +28,8 @@ bool OperationFollower::starts_goal(const std::string& kind) const {
       return kind == "remove";
     case FollowGoal::cancel:
       return true;
+    case FollowGoal::verify:
+      return kind == "verify";
   }
   return false;
 }
@@ -125,6 +127,9 @@ std::optional<FollowEnd> OperationFollower::resolve(const json::value& game) {
       break;
     case FollowGoal::cancel:
       reached = true;
+      break;
+    case FollowGoal::verify:
+      reached = bool_field(game, "downloaded");
       break;
   }
   stage_ = Stage::over;

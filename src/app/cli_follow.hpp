@@ -22,6 +22,7 @@ enum class FollowGoal {
   uninstall,  //
   remove,     //
   cancel,     // whatever runs on the game now, until it ends
+  verify,     // a verify (check against the peers, repair what differs)
 };
 
 struct FollowEnd {

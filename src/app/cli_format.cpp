@@ -108,11 +108,12 @@ std::optional<unsigned> percent_of(const OperationView& op) {
 }
 
 std::string activity_of(const OperationView& op) {
-  if (op.kind == "download") {
+  if (op.kind == "download" || op.kind == "verify") {
     if (op.phase == "resolving") return "looking for peers";
     if (op.phase == "checking") return "checking";  // what is already on disk
     if (op.phase == "committing") return "finishing";
-    return "downloading";
+    if (op.phase == "waiting_for_peers") return "waiting for peers";
+    return op.kind == "verify" ? "repairing" : "downloading";
   }
   if (op.kind == "install") return "installing";
   if (op.kind == "update") return "updating";
@@ -122,7 +123,7 @@ std::string activity_of(const OperationView& op) {
 }
 
 std::string progress_line(const OperationView& op, std::size_t width) {
-  const bool download = op.kind == "download";
+  const bool download = op.kind == "download" || op.kind == "verify";
   const auto pct = percent_of(op);
   // Parts in the order shown; each has a priority: the lowest goes first when space runs out.
   struct Part {

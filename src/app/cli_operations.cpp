@@ -101,6 +101,7 @@ std::string past_tense(FollowGoal goal, const std::string& kind) {
   if (kind == "uninstall") return "uninstalled";
   if (kind == "remove") return "removed";
   if (kind == "download") return "downloaded";
+  if (kind == "verify") return "verified";
   return "done";
 }
 
@@ -415,6 +416,8 @@ void add_operation_commands(CLI::App& app, int& exit_code) {
          "uninstall");
   simple("remove", "Delete a downloaded game that is not installed", FollowGoal::remove, "remove");
   simple("cancel", "Stop what runs on a game; it is rolled back", FollowGoal::cancel, "cancel");
+  simple("verify", "Check a downloaded game's files against the peers' and repair what differs",
+         FollowGoal::verify, "verify");
 }
 
 }  // namespace lanspread::app

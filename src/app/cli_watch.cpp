@@ -135,9 +135,10 @@ class Watch {
     const std::string kind = printable(string_field(data, "kind"));
     if (type == "operation_finished") {
       const auto fetched = uint_field(data, "bytes_fetched").value_or(0);
-      return kind == "download" ? fmt::format("{}: download finished ({} from peers)",
-                                              printable(id), format_size(fetched))
-                                : fmt::format("{}: {} finished", printable(id), kind);
+      return kind == "download" || kind == "verify"
+                 ? fmt::format("{}: {} finished ({} from peers)", printable(id), kind,
+                               format_size(fetched))
+                 : fmt::format("{}: {} finished", printable(id), kind);
     }
     if (type == "operation_failed")
       return fmt::format("{}: {} failed: {}", printable(id), kind,

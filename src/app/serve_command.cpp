@@ -119,6 +119,11 @@ void log_event(const runtime::PeerEvent& event) {
           spdlog::info("{}: {} cancelled", e.id, runtime::to_string(e.kind));
         } else if constexpr (std::is_same_v<T, runtime::OperationRefused>) {
           spdlog::warn("{}: refused: {}", e.id, e.reason);
+        } else if constexpr (std::is_same_v<T, runtime::ManifestDisagreement>) {
+          spdlog::warn(
+              "{}: peers disagree about the files of version {} (groups of {}); "
+              "using the {} peer(s) of the chosen group",
+              e.id, e.split.version, fmt::join(e.split.groups, ", "), e.split.agreeing);
         } else if constexpr (std::is_same_v<T, runtime::GameRecovered>) {
           spdlog::warn("{}: recovered an interrupted operation ({}){}{}", e.id, e.outcome,
                        e.notes.empty() ? "" : ": ", fmt::join(e.notes, "; "));

@@ -51,6 +51,12 @@ struct CancelOperation {
 struct DownloadGameFiles {
   std::string id;
 };
+// Checks every chunk of the downloaded version against the manifest the peers that offer
+// that version agree on, and fetches from them what differs (a download over the payload
+// that is there; progress and end like a download, kind `verify`).
+struct VerifyGame {
+  std::string id;
+};
 // Stops a running download; the partly downloaded payload is deleted (local/ stays).
 struct CancelDownload {
   std::string id;
@@ -68,16 +74,16 @@ struct RemoveManualPeer {
 using PeerCommand =
     std::variant<ListGames, GetGame, FetchLatestFromPeers, SetGameDir, GetPeerCount, InstallGame,
                  UninstallGame, RemoveDownloadedGame, CancelOperation, DownloadGameFiles,
-                 CancelDownload, AddManualPeer, RemoveManualPeer>;
+                 CancelDownload, AddManualPeer, RemoveManualPeer, VerifyGame>;
 
-enum class OperationKind { install, update, uninstall, remove, download };
+enum class OperationKind { install, update, uninstall, remove, download, verify };
 std::string_view to_string(OperationKind k) noexcept;
 
 // What runs on a game right now; the single source of truth for front ends.
 struct ActiveOperation {
   OperationKind kind = OperationKind::install;
-  // "starting", "extracting", "copying", "carrying", "removing"; downloads: "resolving",
-  // "checking", "downloading", "committing"
+  // "starting", "extracting", "copying", "carrying", "removing"; downloads and verifies:
+  // "resolving", "checking", "downloading", "waiting_for_peers", "committing"
   std::string phase;
   std::uint64_t done = 0;  // downloads: bytes received (see transfer::DownloadProgress)
   std::uint64_t total = 0;
@@ -200,10 +206,20 @@ struct OperationCancelled {
   std::string id;
   OperationKind kind;
 };
-// The command was not started; `reason` says why and what to do.
+// The command was not started; `reason` says why and what to do. `code`: a stable word for
+// scripts when there is one ("up_to_date", "newer_local_version", "no_sources"), else empty.
 struct OperationRefused {
   std::string id;
   std::string reason;
+  std::string code = {};
+};
+// The peers that offer `split.version` do not agree on its files: the download goes on with
+// the chosen (largest; on a tie, smallest digest) group only.
+struct ManifestDisagreement {
+  std::string id;
+  ManifestSplit split;
+  std::vector<std::string> chosen_peers;
+  std::vector<std::string> dissenting_peers;
 };
 // Every running operation (sent whenever one starts, changes phase or ends).
 struct ActiveOperations {
@@ -221,6 +237,7 @@ using PeerEvent =
                  PeerLeft, PeerCount, GameDirChanged, GameDirRejected, RuntimeFailure,
                  OperationBegin, OperationProgress, OperationFinished, OperationFailed,
                  OperationCancelled, OperationRefused, ActiveOperations, GameRecovered,
-                 PeerStateChanged, DiscoveryStatus, ManualPeers, ManualPeerRefused>;
+                 PeerStateChanged, DiscoveryStatus, ManualPeers, ManualPeerRefused,
+                 ManifestDisagreement>;
 
 }  // namespace lanspread::runtime

@@ -124,7 +124,7 @@ std::string sentinel_problem(const DownloadJob& job) {
 
 Download::State::State(DownloadJob j)
     : job(std::move(j)),
-      session(job.id, job.sources, job.settings, Clock::now()),
+      session(job.id, job.manifest.version, job.sources, job.settings, Clock::now()),
       wake(job.net),
       sources(job.sources.begin(), job.sources.end()) {}
 
@@ -185,6 +185,11 @@ void Download::source_joined(const std::string& peer) {
   if (!st_->sources.insert(peer).second) return;
   st_->session.source_joined(peer, Clock::now());
   st_->flush();
+}
+
+void Download::source_answered(const std::string& peer) {
+  if (!st_->sources.contains(peer)) return;
+  if (st_->session.source_answered(peer, Clock::now())) st_->flush();
 }
 
 void Download::source_left(const std::string& peer) {

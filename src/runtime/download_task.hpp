@@ -79,6 +79,9 @@ class Download {
   // A peer started or stopped offering this download's version (its manifest checked).
   void source_joined(const std::string& peer);
   void source_left(const std::string& peer);
+  // A source answered again (a ping, a game list): taken back if it was dropped for failing
+  // and its back-off is over.
+  void source_answered(const std::string& peer);
   const proto::Game& manifest() const;
   bool has_source(const std::string& peer) const;
 

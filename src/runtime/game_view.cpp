@@ -6,7 +6,8 @@
 namespace lanspread::runtime {
 
 std::vector<GameView> merge_views(const library::Catalog& catalog,
-                                  const library::LocalLibrary* local, const PeerGameDB& peers) {
+                                  const library::LocalLibrary* local, const PeerGameDB& peers,
+                                  const std::map<std::string, ManifestSplit>& splits) {
   std::vector<GameView> out;
   out.reserve(catalog.size());
   for (const auto& [id, entry] : catalog.entries()) {
@@ -24,6 +25,8 @@ std::vector<GameView> merge_views(const library::Catalog& catalog,
       v.latest_size = a->size;
       v.peers_by_version = a->peers_by_version;
       v.available = !a->peers_by_version.empty();
+      if (auto s = splits.find(id); s != splits.end() && s->second.version == a->latest_version)
+        v.manifest_disagreement = s->second;
     }
     if (v.downloaded && !v.local_version.empty() && !v.latest_version.empty() &&
         library::natural_compare(v.latest_version, v.local_version) > 0) {
@@ -70,8 +73,55 @@ proto::Sha256 snapshot_digest(const std::vector<GameView>& games, std::uint64_t 
       num(peers.size());
       for (const auto& p : peers) put(p);
     }
+    num(v.manifest_disagreement.has_value());
+    if (v.manifest_disagreement) {
+      put(v.manifest_disagreement->version);
+      num(v.manifest_disagreement->agreeing);
+      num(v.manifest_disagreement->groups.size());
+      for (auto n : v.manifest_disagreement->groups) num(n);
+    }
   }
   return library::sha256({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
+
+std::optional<Refusal> check_download(std::string_view id, bool downloaded,
+                                      const std::string& local_version,
+                                      const std::optional<std::string>& peers_latest) {
+  if (!downloaded || local_version.empty() || !peers_latest) return std::nullopt;
+  const int order = library::natural_compare(local_version, *peers_latest);
+  const std::string game = "'" + std::string(id) + "'";
+  if (order == 0) {
+    return Refusal{"up_to_date", game + " is already at the latest version the peers offer (" +
+                                     local_version +
+                                     "); to check its files against the peers, verify it"};
+  }
+  if (order > 0) {
+    return Refusal{"newer_local_version", game + " has version " + local_version +
+                                              " here, newer than the peers' " + *peers_latest +
+                                              "; nothing to download"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> check_verify(std::string_view id, bool downloaded,
+                                    const std::string& local_version, bool offered) {
+  const std::string game = "'" + std::string(id) + "'";
+  if (!downloaded || local_version.empty())
+    return Refusal{"not_downloaded", game + " is not downloaded; download it first"};
+  if (!offered) {
+    return Refusal{"no_sources", "no peer offers version " + local_version + " of " + game +
+                                     " to check it against"};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> peers_latest(const GameView& g) {
+  std::optional<std::string> best;
+  for (const auto& [version, holders] : g.peers_by_version) {
+    if (holders.empty()) continue;
+    if (!best || library::natural_compare(version, *best) > 0) best = version;
+  }
+  return best;
 }
 
 }  // namespace lanspread::runtime

@@ -154,26 +154,33 @@ std::vector<GameAvailability> PeerGameDB::games() const {
 
 void ManifestVote::add(std::string peer, const proto::Sha256& digest, proto::Game manifest) {
   votes_.emplace_back(std::move(peer), digest);
-  if (lead_ == 0) {
-    candidate_ = digest;
-    candidate_manifest_ = std::move(manifest);
-    lead_ = 1;
-  } else if (*candidate_ == digest) {
-    ++lead_;
-  } else {
-    --lead_;
+  auto it = std::find_if(counts_.begin(), counts_.end(),
+                         [&](const auto& c) { return c.first == digest; });
+  if (it == counts_.end()) it = counts_.insert(counts_.end(), {digest, 0});
+  const std::size_t n = ++it->second;
+  if (leader_ && *leader_ == digest) {
+    leader_count_ = n;
+    return;
+  }
+  if (!leader_ || n > leader_count_ || (n == leader_count_ && digest.bytes < leader_->bytes)) {
+    leader_ = digest;
+    leader_count_ = n;
+    leader_manifest_ = std::move(manifest);
   }
 }
 
 std::optional<MergedManifest> ManifestVote::result() const {
-  if (!candidate_) return std::nullopt;
-  // A strict majority, if there is one, is the final candidate; count to be sure.
-  MergedManifest out{candidate_manifest_, {}, {}};
+  if (!leader_) return std::nullopt;
+  MergedManifest out{leader_manifest_, {}, {}, {leader_count_}};
   for (const auto& [peer, digest] : votes_)
-    (digest == *candidate_ ? out.agreeing : out.dissenters).push_back(peer);
-  if (out.agreeing.size() * 2 <= votes_.size()) return std::nullopt;
+    (digest == *leader_ ? out.agreeing : out.dissenters).push_back(peer);
   std::sort(out.agreeing.begin(), out.agreeing.end());
   std::sort(out.dissenters.begin(), out.dissenters.end());
+  std::vector<std::size_t> others;
+  for (const auto& [digest, n] : counts_)
+    if (!(digest == *leader_)) others.push_back(n);
+  std::sort(others.rbegin(), others.rend());
+  out.groups.insert(out.groups.end(), others.begin(), others.end());
   return out;
 }
 

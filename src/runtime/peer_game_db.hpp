@@ -87,30 +87,34 @@ class PeerGameDB {
   std::map<std::string, PeerState> peers_;
 };
 
-// The manifest most of the given peers agree on (all for one version). Fails when there is
-// none, or when no manifest is backed by more than half of them; `dissenters` names peers
-// whose manifest differs from the chosen one (candidates for being marked suspect).
+// The manifest of the largest group of the given peers that agree on it (all for one version;
+// ties go to the smallest manifest digest, so every downloader picks the same group).
+// `dissenters` names the peers whose manifest differs from the chosen one: they are not asked.
 struct MergedManifest {
   proto::Game manifest;
   std::vector<std::string> agreeing;
   std::vector<std::string> dissenters;
+  // Sizes of the groups of peers that sent the same manifest, the chosen group first, then
+  // largest first: one entry when they all agree.
+  std::vector<std::size_t> groups;
 };
 
-// The vote behind MergedManifest, holding one manifest at a time whatever the number of
-// peers (a majority vote in one pass: the candidate changes only when its lead drops to
-// zero). Each manifest comes with a digest of its canonical encoding.
+// The vote behind MergedManifest, holding one manifest at a time whatever the number of peers:
+// only the count of the manifest just added changes, so the leader can only become that one,
+// which is in hand. Each manifest comes with a digest of its canonical encoding.
 class ManifestVote {
  public:
   void add(std::string peer, const proto::Sha256& digest, proto::Game manifest);
   std::size_t size() const noexcept { return votes_.size(); }
-  // The manifest more than half of the peers sent, if any.
+  // The largest agreeing group's manifest, if any peer sent one.
   std::optional<MergedManifest> result() const;
 
  private:
   std::vector<std::pair<std::string, proto::Sha256>> votes_;
-  std::optional<proto::Sha256> candidate_;
-  proto::Game candidate_manifest_;
-  std::size_t lead_ = 0;
+  std::vector<std::pair<proto::Sha256, std::size_t>> counts_;  // per distinct digest
+  std::optional<proto::Sha256> leader_;
+  std::size_t leader_count_ = 0;
+  proto::Game leader_manifest_;
 };
 
 // Peers whose manifest of a version lost a vote (by its digest): not asked for that version's

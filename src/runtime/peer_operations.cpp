@@ -55,30 +55,47 @@ boost::system::result<SpaceNeeded> space_needed(const std::filesystem::path& gam
 
 }  // namespace
 
-awaitable<void> PeerRuntime::download(std::string id) {
+awaitable<void> PeerRuntime::download(std::string id, OperationKind kind) {
   using namespace asio::experimental::awaitable_operators;
-  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
+  auto refuse = [&](std::string reason, std::string code = {}) {
+    emit(OperationRefused{id, std::move(reason), std::move(code)});
+  };
   if (!config_.catalog->contains(id)) co_return refuse("'" + id + "' is not a catalog game");
   if (operations_.contains(id)) {
     co_return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
   }
+  // A download fetches the peers' latest version; a verify, the version on disk.
+  const auto lib = monitor_->snapshot();
+  const library::LocalGame* local = lib ? lib->find(id) : nullptr;
+  const bool downloaded = local != nullptr && local->downloaded;
+  const std::string local_version = local != nullptr ? local->version : std::string{};
+  std::optional<Refusal> refusal;
+  std::optional<std::string> version;  // none: the latest
+  if (kind == OperationKind::verify) {
+    refusal = check_verify(id, downloaded, local_version,
+                           downloaded && !peers_.peers_with(id, local_version).empty());
+    version = local_version;
+  } else {
+    refusal = check_download(id, downloaded, local_version, peers_.latest_version(id));
+  }
+  if (refusal) co_return refuse(std::move(refusal->message), std::move(refusal->code));
   // Claimed before the first await, so a second command cannot start the same download.
   RunningOperation& op = operations_[id];
-  op.state = ActiveOperation{OperationKind::download, "resolving", 0, 0, 0, 0};
+  op.state = ActiveOperation{kind, "resolving", 0, 0, 0, 0};
   monitor_->hold(id);
-  emit(OperationBegin{id, OperationKind::download});
+  emit(OperationBegin{id, kind});
   emit_operations();
   const std::stop_token stop = op.stop.get_token();
   // Asking peers for the manifest can wait on each of them: a cancel must not.
   std::string why;
-  auto resolved = co_await (fetch_manifest(id, why) || until_stopped(stop));
+  auto resolved = co_await (fetch_manifest(id, why, version) || until_stopped(stop));
   if (resolved.index() == 1) {
-    finish_operation(id, OperationKind::download, make_error_code(transfer::errc::cancelled), {});
+    finish_operation(id, kind, make_error_code(transfer::errc::cancelled), {});
     co_return;
   }
   auto& merged = std::get<0>(resolved);
   if (!merged) {
-    finish_operation(id, OperationKind::download, make_error_code(errc::no_sources), why);
+    finish_operation(id, kind, make_error_code(errc::no_sources), why);
     co_return;
   }
   // A game that cannot fit is refused before any per-chunk state exists or a byte is fetched
@@ -113,7 +130,7 @@ awaitable<void> PeerRuntime::download(std::string id) {
     if (!self) co_return make_error_code(errc::shutting_down);
     co_return co_await self->connect(std::move(peer));
   };
-  job.progress = [weak, id](const transfer::DownloadProgress& p) {
+  job.progress = [weak, id, kind](const transfer::DownloadProgress& p) {
     auto self = weak.lock();
     if (!self) return;
     auto it = self->operations_.find(id);
@@ -121,9 +138,9 @@ awaitable<void> PeerRuntime::download(std::string id) {
     auto& s = it->second.state;
     const std::string phase = transfer::to_string(p.phase);
     const bool new_phase = s.phase != phase;
-    s = ActiveOperation{OperationKind::download, phase,          p.done,     p.total,
-                        p.bytes_per_second,      p.active_peers, p.verified, p.eta_seconds,
-                        p.stalled_seconds};
+    s = ActiveOperation{
+        kind,           phase,      p.done,        p.total,          p.bytes_per_second,
+        p.active_peers, p.verified, p.eta_seconds, p.stalled_seconds};
     self->emit(OperationProgress{id, s});
     if (new_phase) self->emit_operations();
   };
@@ -157,8 +174,9 @@ awaitable<void> PeerRuntime::download(std::string id) {
   if (!result.error) {
     last_download_ = result.report;
   }
-  finish_operation(id, OperationKind::download, result.error, result.reason);
-  if (!result.error) start_operation(id, OperationKind::install);  // the reference auto-installs
+  finish_operation(id, kind, result.error, result.reason);
+  // The reference auto-installs a download; a verify repairs the payload only.
+  if (!result.error && kind == OperationKind::download) start_operation(id, OperationKind::install);
 }
 
 void PeerRuntime::offer_to_downloads(const std::string& peer) {
@@ -170,7 +188,10 @@ void PeerRuntime::offer_to_downloads(const std::string& peer) {
       download->source_left(peer);  // it moved on to another version, or dropped the game
       continue;
     }
-    if (download->has_source(peer)) continue;
+    if (download->has_source(peer)) {
+      download->source_answered(peer);
+      continue;
+    }
     // Same version is not enough: it must serve exactly the files being fetched.
     asio::co_spawn(
         io_,
@@ -305,7 +326,8 @@ void PeerRuntime::start_operation(const std::string& id, OperationKind requested
       if (g->installed) return refuse("installed games cannot be removed; uninstall first");
       break;
     case OperationKind::download:
-      return refuse("downloads start with DownloadGameFiles");
+    case OperationKind::verify:
+      return refuse("downloads start with DownloadGameFiles, verifies with VerifyGame");
   }
   RunningOperation& op = operations_[id];
   op.state = ActiveOperation{kind, "starting", 0, 0};
@@ -380,7 +402,7 @@ void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
   monitor_->release(id, false);  // the root was rescanned as the operation's last step
   if (!ec) {
     OperationFinished done{id, kind};
-    if (kind == OperationKind::download) {
+    if (kind == OperationKind::download || kind == OperationKind::verify) {
       done.bytes_fetched = last_download_.fetched;
       done.bytes_reused = last_download_.reused;
     }
@@ -389,8 +411,9 @@ void PeerRuntime::finish_operation(const std::string& id, OperationKind kind,
     emit(OperationCancelled{id, kind});
   } else {
     // A download's detail is its whole reason (it names the cause and the game).
-    std::string reason = kind == OperationKind::download && !detail.empty() ? detail : ec.message();
-    if (kind != OperationKind::download && !detail.empty()) reason += ": " + detail;
+    const bool fetch = kind == OperationKind::download || kind == OperationKind::verify;
+    std::string reason = fetch && !detail.empty() ? detail : ec.message();
+    if (!fetch && !detail.empty()) reason += ": " + detail;
     emit(OperationFailed{id, kind, std::move(reason), true});
   }
   emit_operations();

@@ -19,6 +19,8 @@ std::string_view to_string(OperationKind k) noexcept {
       return "remove";
     case OperationKind::download:
       return "download";
+    case OperationKind::verify:
+      return "verify";
   }
   return "install";
 }
@@ -238,6 +240,8 @@ awaitable<void> PeerRuntime::ping_one(std::string id) {
     info.library_rev = std::get<proto::Pong>(*pong).library_rev;
     info.last_seen = Clock::now();
     peers_.upsert_peer(info);
+    // A source dropped for failing that answers again may be taken back.
+    for (const auto& [game, download] : downloads_) download->source_answered(id);
     if (peers_.needs_refresh(id, Clock::now(), config_.limits.min_refresh_interval))
       co_await refresh(id);
     co_return;
@@ -396,9 +400,9 @@ awaitable<void> PeerRuntime::get_game(std::string id, bool from_peers_only) {
   emit(GotGameFiles{id, merged->manifest, merged->agreeing});
 }
 
-awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string id,
-                                                                     std::string& why) {
-  const auto latest = peers_.latest_version(id);
+awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(
+    std::string id, std::string& why, std::optional<std::string> version) {
+  const auto latest = version ? version : peers_.latest_version(id);
   if (!latest) {
     why = "no peer offers '" + id + "'";
     co_return std::nullopt;
@@ -443,17 +447,29 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(std::string
   }
   auto merged = vote.result();
   if (!merged) {
-    why = vote.size() == 0 ? "no peer sent the manifest: " + last_error
-                           : "peers disagree about the files of version " + *latest;
+    why = sources.empty() ? "no peer has version " + *latest + " of '" + id + "' any more"
+                          : "no peer sent the manifest of version " + *latest + " of '" + id +
+                                "': " + last_error;
     if (vote.size() == 0 && skipped > 0)
-      why = "every peer that offers version " + *latest +
-            " sent a manifest the others disagreed with lately";
+      why = "every peer that offers version " + *latest + " of '" + id +
+            "' sent a manifest the others disagreed with lately";
     co_return std::nullopt;
   }
   const auto now = Clock::now();
   dissent_.agreed(id, *latest, digests.at(merged->agreeing.front()));
   for (const auto& peer : merged->dissenters)
     dissent_.remember(peer, id, *latest, digests.at(peer), now);
+  if (!merged->dissenters.empty()) {
+    ManifestSplit split{*latest, merged->groups, merged->agreeing.size(),
+                        merged->dissenters.size()};
+    splits_[id] = split;
+    emit(ManifestDisagreement{id, std::move(split), merged->agreeing, merged->dissenters});
+    emit_snapshot();
+  } else if (auto it = splits_.find(id);
+             skipped == 0 && it != splits_.end() && it->second.version == *latest) {
+    splits_.erase(it);  // they agree now
+    emit_snapshot();
+  }
   co_return merged;
 }
 
@@ -479,7 +495,9 @@ void PeerRuntime::on_command(PeerCommand c) {
         } else if constexpr (std::is_same_v<T, RemoveDownloadedGame>) {
           start_operation(cmd.id, OperationKind::remove);
         } else if constexpr (std::is_same_v<T, DownloadGameFiles>) {
-          asio::co_spawn(io_, download(cmd.id), asio::detached);
+          asio::co_spawn(io_, download(cmd.id, OperationKind::download), asio::detached);
+        } else if constexpr (std::is_same_v<T, VerifyGame>) {
+          asio::co_spawn(io_, download(cmd.id, OperationKind::verify), asio::detached);
         } else if constexpr (std::is_same_v<T, AddManualPeer>) {
           add_manual(cmd.address, true);
         } else if constexpr (std::is_same_v<T, RemoveManualPeer>) {

@@ -87,7 +87,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   // from the last one emitted (peers refreshing unchanged lists cost no event).
   void emit_snapshot(bool always = false) {
     auto lib = monitor_ ? monitor_->snapshot() : nullptr;
-    LibrarySnapshot s{merge_views(*config_.catalog, lib.get(), peers_),
+    LibrarySnapshot s{merge_views(*config_.catalog, lib.get(), peers_, splits_),
                       monitor_ ? monitor_->revision() : 0};
     const auto digest = snapshot_digest(s.games, s.local_revision);
     if (!always && digest == last_snapshot_) return;
@@ -149,9 +149,12 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   awaitable<void> ping_one(std::string id);
   awaitable<void> refresh(std::string id);
   awaitable<void> get_game(std::string id, bool from_peers_only);
-  // The manifest of the latest version, agreed by most of the peers that have it.
-  awaitable<std::optional<MergedManifest>> fetch_manifest(std::string id, std::string& why);
-  awaitable<void> download(std::string id);
+  // The manifest of `version` (none: the latest) that the largest group of the peers that
+  // have it agree on; a split is reported (ManifestDisagreement) and kept for the game view.
+  awaitable<std::optional<MergedManifest>> fetch_manifest(
+      std::string id, std::string& why, std::optional<std::string> version = std::nullopt);
+  // A download of the latest version, or (`verify`) of the version on disk over itself.
+  awaitable<void> download(std::string id, OperationKind kind);
   // A peer's game list changed: running downloads of a version it now serves (with the same
   // manifest) take it as a source; those of a version it no longer serves let it go.
   void offer_to_downloads(const std::string& peer);
@@ -194,6 +197,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
   DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;
+  std::map<std::string, ManifestSplit> splits_;  // by game: the last vote, when it split
   std::set<std::string> busy_;  // peers with a ping or refresh in flight
   // Verified candidates the table had no room for: not probed again until a peer leaves.
   std::set<std::string> parked_;

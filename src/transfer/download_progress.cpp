@@ -12,6 +12,8 @@ const char* to_string(DownloadPhase p) noexcept {
       return "downloading";
     case DownloadPhase::committing:
       return "committing";
+    case DownloadPhase::waiting_for_peers:
+      return "waiting_for_peers";
   }
   return "downloading";
 }

@@ -15,6 +15,9 @@ enum class DownloadPhase {
   checking,     // hashing what is already on disk (resume, delta)
   downloading,  // fetching chunks
   committing,   // fetching version.ini, syncing the files, committing the sentinel
+  // No usable source is left: waiting (DownloadSettings::peer_wait at most) for one to join
+  // or come back; then back to downloading or committing.
+  waiting_for_peers,
 };
 const char* to_string(DownloadPhase p) noexcept;
 

@@ -5,9 +5,11 @@
 
 namespace lanspread::transfer {
 
-DownloadSession::DownloadSession(std::string game, std::vector<SourceId> sources,
-                                 DownloadSettings settings, Clock::time_point now)
+DownloadSession::DownloadSession(std::string game, std::string version,
+                                 std::vector<SourceId> sources, DownloadSettings settings,
+                                 Clock::time_point now)
     : game_(std::move(game)),
+      version_(std::move(version)),
       settings_(settings),
       sources_(std::move(sources)),
       meter_(settings.speed_window) {
@@ -76,6 +78,14 @@ void DownloadSession::request_failed(RequestId id, FailureKind kind, std::string
   if (r.chunk) {
     last_chunk_error_ = detail;
     cancel_requests(planner_->failed(r.source, *r.chunk, kind, now));
+    // Dropped for failing now: it may come back when it answers again, after a back-off.
+    if (!planner_->usable(r.source) && kind != FailureKind::corrupt &&
+        !readmit_at_.contains(r.source)) {
+      const int n = std::min(++drops_[r.source], 16);
+      const auto wait = std::min<Clock::duration>(settings_.readmit_after * (1 << (n - 1)),
+                                                  settings_.readmit_max);
+      readmit_at_[r.source] = now + wait;
+    }
   } else {
     sentinel_error_ = detail;
   }
@@ -118,6 +128,8 @@ void DownloadSession::source_joined(const SourceId& source, Clock::time_point no
   left_.erase(source);
   blame_.erase(source);
   sentinel_tried_.erase(source);
+  readmit_at_.erase(source);
+  drops_.erase(source);
   if (!planner_) {
     if (std::find(sources_.begin(), sources_.end(), source) == sources_.end())
       sources_.push_back(source);
@@ -147,6 +159,21 @@ void DownloadSession::source_left(const SourceId& source, Clock::time_point now)
   pump(now);
 }
 
+bool DownloadSession::source_answered(const SourceId& source, Clock::time_point now) {
+  if (ended_ || !planner_ || left_.contains(source)) return false;
+  auto it = readmit_at_.find(source);
+  if (it == readmit_at_.end() || now < it->second) return false;
+  readmit_at_.erase(it);
+  sentinel_tried_.erase(source);
+  planner_->add_source(source);
+  pump(now);
+  return true;
+}
+
+bool DownloadSession::source_dropped(const SourceId& source) const {
+  return readmit_at_.contains(source);
+}
+
 void DownloadSession::tick(Clock::time_point now) {
   if (ended_) return;
   std::vector<RequestId> silent;
@@ -170,7 +197,7 @@ Clock::time_point DownloadSession::next_deadline() const {
   for (const auto& [id, r] : requests_) {
     if (!r.sealing) t = std::min(t, r.last_byte + settings_.silence_timeout);
   }
-  if (orphaned_since_) t = std::min(t, *orphaned_since_ + settings_.source_grace);
+  if (orphaned_since_) t = std::min(t, *orphaned_since_ + settings_.peer_wait);
   return t;
 }
 
@@ -178,7 +205,8 @@ Clock::time_point DownloadSession::next_deadline() const {
 
 void DownloadSession::pump(Clock::time_point now) {
   if (ended_ || !planner_) return;
-  if (phase_ == DownloadPhase::downloading) {
+  const DownloadPhase working = phase_ == DownloadPhase::waiting_for_peers ? resume_phase_ : phase_;
+  if (working == DownloadPhase::downloading) {
     if (!planner_->finished()) {
       if (planner_->exhausted()) return end(FailCause::peers, peers_failure());
       if (!can_ask(planner_->stuck(), now)) return;
@@ -196,6 +224,7 @@ void DownloadSession::pump(Clock::time_point now) {
                     [](const auto& kv) { return kv.second.sealing; }))
       return;
     phase_ = DownloadPhase::committing;
+    orphaned_since_.reset();
     report(now);
   }
   // committing: version.ini from one source at a time, the best deliverer first.
@@ -215,11 +244,20 @@ void DownloadSession::pump(Clock::time_point now) {
 bool DownloadSession::can_ask(bool no_source, Clock::time_point now) {
   if (!no_source) {
     orphaned_since_.reset();
+    if (phase_ == DownloadPhase::waiting_for_peers) {
+      phase_ = resume_phase_;
+      report(now);
+    }
     return true;
   }
-  // Nobody left to ask: wait a while for a source to (re)appear, then fail.
-  if (!orphaned_since_) orphaned_since_ = now;
-  if (now - *orphaned_since_ >= settings_.source_grace) end(FailCause::peers, peers_failure());
+  // Nobody left to ask: wait for a source to join or come back, then fail.
+  if (!orphaned_since_) {
+    orphaned_since_ = now;
+    resume_phase_ = phase_;
+    phase_ = DownloadPhase::waiting_for_peers;
+    report(now);
+  }
+  if (now - *orphaned_since_ >= settings_.peer_wait) end(FailCause::peers, peers_failure());
   return false;
 }
 
@@ -313,10 +351,11 @@ std::string DownloadSession::peers_failure() const {
     }
     if (b.first != FailureKind::corrupt) detail = b.second;
   }
-  if (counts.empty()) return "no peer offers '" + game_ + "'";
+  const std::string gone = "no peer has version " + version_ + " of '" + game_ + "' any more";
+  if (counts.empty()) return gone;
   if (counts.size() == 1) {
     const std::string& what = counts.begin()->first;
-    if (what == "left") return "every peer that offered '" + game_ + "' left";
+    if (what == "left") return gone + " (every peer that offered it left)";
     return "every peer that offers '" + game_ + "' " + what +
            (detail.empty() ? "" : " (" + detail + ")");
   }
@@ -369,7 +408,7 @@ DownloadProgress DownloadSession::progress(Clock::time_point now) {
     const double left = static_cast<double>(p.total - p.done);
     p.eta_seconds = static_cast<std::uint64_t>(std::ceil(left / std::max(speed, 1.0)));
   }
-  if (phase_ == DownloadPhase::downloading) {
+  if (phase_ == DownloadPhase::downloading || phase_ == DownloadPhase::waiting_for_peers) {
     const auto quiet = now - std::max(last_byte_, downloading_since_);
     p.stalled_seconds =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(quiet).count());

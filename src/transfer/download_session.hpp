@@ -7,8 +7,12 @@
 //
 // Phases: checking (the caller hashes what is on disk) -> downloading (chunks, planned by
 // the ChunkPlanner) -> committing (version.ini from one source; then Finish, after which the
-// caller syncs and commits). With no usable source left the session waits `source_grace`
-// for one to join, then fails with what the sources did. Every request has a progress deadline: no
+// caller syncs and commits). Sources are live: the caller reports sources that join (same
+// version, same manifest) and leave, and sources that answer again after they were dropped for
+// failing (taken back after a back-off, `readmit_after` doubling; never one that sent corrupt
+// data). With no usable source left the session enters waiting_for_peers (reported) and waits
+// `peer_wait` for one to join or come back, then goes on where it was, or fails with what the
+// sources did. Every request has a progress deadline: no
 // byte for `silence_timeout` and it fails, its source is penalised and backed off (dropped after
 // repeated failures) and its chunk goes to the others. Nothing else counts as a stall.
 //
@@ -78,8 +82,9 @@ using DownloadAction =
 
 class DownloadSession {
  public:
-  DownloadSession(std::string game, std::vector<SourceId> sources, DownloadSettings settings,
-                  Clock::time_point now);
+  // `version`: the version being fetched, for the failure reasons.
+  DownloadSession(std::string game, std::string version, std::vector<SourceId> sources,
+                  DownloadSettings settings, Clock::time_point now);
 
   // ---- checking ----
   void check_progress(std::uint64_t done, std::uint64_t total, Clock::time_point now);
@@ -101,8 +106,17 @@ class DownloadSession {
   // ---- the world ----
   // Our side failed (disk, files): fail at once; retrying elsewhere cannot help.
   void local_error(std::string reason, Clock::time_point now);
+  // A peer now offers the version with the same manifest: it is a source (again).
   void source_joined(const SourceId& source, Clock::time_point now);
+  // A source no longer offers the version (it left, or moved on): it is not asked again
+  // until it joins anew.
   void source_left(const SourceId& source, Clock::time_point now);
+  // A source answered the caller (a ping, a game list): if it was dropped for failing, its
+  // back-off is over and it never sent corrupt data, it is taken back. Returns true when it
+  // was taken back.
+  bool source_answered(const SourceId& source, Clock::time_point now);
+  // Whether the source was dropped for failing (a candidate for source_answered).
+  bool source_dropped(const SourceId& source) const;
   void cancel(Clock::time_point now);
   void tick(Clock::time_point now);
 
@@ -129,7 +143,8 @@ class DownloadSession {
     Clock::time_point received{};  // when the last byte came (sealing)
   };
   void pump(Clock::time_point now);
-  // Whether a source can be asked; with none, starts (or ends, failing) the grace period.
+  // Whether a source can be asked; with none, enters waiting_for_peers (and fails once it
+  // has lasted `peer_wait`); with one again, goes back to the phase it left.
   bool can_ask(bool no_source, Clock::time_point now);
   RequestId start(SourceId source, std::optional<ChunkIndex> chunk, Clock::time_point now);
   void cancel_requests(const std::vector<Cancellation>& cancels);
@@ -141,6 +156,7 @@ class DownloadSession {
   DownloadProgress progress(Clock::time_point now);
 
   std::string game_;
+  std::string version_;
   DownloadSettings settings_;
   std::vector<SourceId> sources_;  // until the planner exists
   DownloadPhase phase_ = DownloadPhase::checking;
@@ -155,7 +171,11 @@ class DownloadSession {
   Clock::time_point downloading_since_{};
   Clock::time_point last_byte_{};  // any request, any source
   Clock::time_point last_report_{};
-  std::optional<Clock::time_point> orphaned_since_;  // no usable source since
+  std::optional<Clock::time_point> orphaned_since_;          // no usable source since
+  DownloadPhase resume_phase_ = DownloadPhase::downloading;  // left for waiting_for_peers
+  // Sources dropped for failing: when they may be taken back, and how often they were.
+  std::map<SourceId, Clock::time_point> readmit_at_;
+  std::map<SourceId, int> drops_;
   // Per source: what it last did wrong, for the failure reason ("stopped sending", ...).
   std::map<SourceId, std::pair<FailureKind, std::string>> blame_;
   std::set<SourceId> left_;

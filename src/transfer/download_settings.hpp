@@ -26,8 +26,14 @@ struct DownloadSettings {
   // this long, and only when the idle source, at the speed it has shown, would fetch the
   // whole chunk in less than half the time the current holder still needs.
   std::chrono::milliseconds copy_after{1'000};
-  // With no usable source left, how long a download waits for one to join before it fails.
-  std::chrono::milliseconds source_grace{10'000};
+  // With no usable source left (all gone or dropped), how long a download waits in the
+  // waiting_for_peers phase for one to join or come back before it fails.
+  std::chrono::milliseconds peer_wait{600'000};
+  // A source dropped for failing is taken back when it answers again, at the earliest this
+  // long after it was dropped; doubled each time it is dropped again, up to `readmit_max`.
+  // A source that sent corrupt data is not taken back (unless it leaves and joins anew).
+  std::chrono::milliseconds readmit_after{5'000};
+  std::chrono::milliseconds readmit_max{120'000};
   // Progress reports while a download runs (at least 4 a second).
   std::chrono::milliseconds progress_interval{250};
   // bytes_per_second is the network bytes of this window, averaged.

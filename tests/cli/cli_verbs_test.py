@@ -14,7 +14,8 @@ import cli_support  # noqa: E402
 from cli_support import GAME, game, harness, json_lines  # noqa: E402
 
 VERBS = {"serve", "games", "peers", "status", "get", "update", "install", "uninstall", "remove",
-         "cancel", "watch", "set-games-dir", "open", "version", "help", "scan", "discover"}
+         "cancel", "verify", "watch", "set-games-dir", "open", "version", "help", "scan",
+         "discover"}
 GAME_KEYS = {"id", "name", "description", "genre", "max_players", "downloaded", "installed",
              "local_version", "local_size", "latest_version", "latest_peers", "peers_by_version",
              "update_available", "available", "active_operation"}

@@ -176,8 +176,10 @@ TEST(PeerGameDB, PruneAndRemove) {
 }
 
 // Guards against trusting one peer's manifest when the others disagree with it, in any order
-// of answers (the vote holds one manifest at a time).
-TEST(PeerGameDB, VoteTakesTheMajorityManifest) {
+// of answers (the vote holds one manifest at a time), and against refusing a download when
+// the peers split: the largest group wins, a tie goes to the smallest digest whatever the
+// order of answers, and the split is reported.
+TEST(PeerGameDB, VoteTakesTheLargestAgreeingGroup) {
   const auto good = manifest("x", "1", 1);
   const auto bad = manifest("x", "1", 2);
   const auto other = manifest("x", "1", 3);
@@ -206,10 +208,30 @@ TEST(PeerGameDB, VoteTakesTheMajorityManifest) {
     EXPECT_EQ(m->agreeing, agreeing);
     EXPECT_EQ(m->dissenters.front(), "b");
   }
-  EXPECT_FALSE(vote({{"a", 1}, {"b", 2}}));  // no majority
-  EXPECT_FALSE(vote({{"a", 1}, {"b", 2}, {"c", 3}}));
+  // 1 against 1, either order: the smaller digest (g) is chosen, the split reported.
+  for (const Votes& votes : {Votes{{"a", 1}, {"b", 2}}, Votes{{"b", 2}, {"a", 1}}}) {
+    auto m = vote(votes);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->manifest, good);
+    EXPECT_EQ(m->agreeing, std::vector<std::string>{"a"});
+    EXPECT_EQ(m->dissenters, std::vector<std::string>{"b"});
+    EXPECT_EQ(m->groups, (std::vector<std::size_t>{1, 1}));
+  }
+  // A larger group beats a smaller digest, whatever came first.
+  for (const Votes& votes : {Votes{{"a", 1}, {"b", 2}, {"c", 2}, {"d", 3}},
+                             Votes{{"b", 2}, {"d", 3}, {"c", 2}, {"a", 1}}}) {
+    auto m = vote(votes);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->manifest, bad);
+    EXPECT_EQ(m->agreeing, (std::vector<std::string>{"b", "c"}));
+    EXPECT_EQ(m->dissenters, (std::vector<std::string>{"a", "d"}));
+    EXPECT_EQ(m->groups, (std::vector<std::size_t>{2, 1, 1}));
+  }
   EXPECT_FALSE(vote({}));
-  EXPECT_TRUE(vote({{"a", 1}}));
+  auto alone = vote({{"a", 1}});
+  ASSERT_TRUE(alone);
+  EXPECT_TRUE(alone->dissenters.empty());
+  EXPECT_EQ(alone->groups, std::vector<std::size_t>{1});
 }
 
 }  // namespace

@@ -320,6 +320,34 @@ TEST(PeerRuntime, DownloadFromTwoSeedersIsByteIdenticalAndInstalls) {
   EXPECT_EQ(lanspread::testing::read_file(b.games / "alpha/local/readme.txt"), "hello");
 }
 
+// Guards against a download that replaces a newer version on disk with the peers' older one:
+// it is refused with a code a front end can act on, and nothing on disk changes.
+TEST(PeerRuntime, DownloadIsRefusedWhenTheLocalVersionIsNewer) {
+  TestPeer a, b;
+  write_file(a.games / "alpha/readme.txt", "old");
+  write_file(a.games / "alpha/version.ini", "7\n");
+  write_file(b.games / "alpha/readme.txt", "new");
+  write_file(b.games / "alpha/version.ini", "8\n");
+  a.start();
+  ASSERT_TRUE(a.events.wait<LocalLibraryChanged>([](const auto& e) {
+    const auto* g = e.library->find("alpha");
+    return g && g->manifest.has_value();
+  }));
+  b.start();
+  b.handle->add_peer(a.as_discovered());
+  ASSERT_TRUE(b.events.wait<LibrarySnapshot>([](const LibrarySnapshot& s) {
+    const auto* g = TestPeer::find(s, "alpha");
+    return g && g->available && g->downloaded;
+  }));
+  b.handle->send(DownloadGameFiles{"alpha"});
+  auto refused = b.events.wait<OperationRefused>([](const auto& e) { return e.id == "alpha"; });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, "newer_local_version");
+  EXPECT_EQ(refused->reason,
+            "'alpha' has version 8 here, newer than the peers' 7; nothing to download");
+  EXPECT_EQ(lanspread::testing::read_file(b.games / "alpha/version.ini"), "8\n");
+}
+
 // Guards against a cancelled download leaving a half payload or a sentinel behind.
 TEST(PeerRuntime, CancelledDownloadLeavesNothing) {
   TestPeer a, b;

@@ -26,7 +26,11 @@ struct Peer {
   double rate;  // bytes per second, shared by its requests (one uplink)
   Behaviour behaviour;
   std::optional<Clock::duration> leave_at;
-  std::optional<Clock::duration> join_at;  // not a source before then
+  std::optional<Clock::duration> join_at;    // not a source before then
+  std::optional<Clock::duration> rejoin_at;  // after leave_at: a source again
+  // A silent peer that sends again from then on, and answers the caller's pings every 2 s
+  // (source_answered) from then on.
+  std::optional<Clock::duration> recover_at;
   bool silent_sentinel = false;
 };
 
@@ -40,7 +44,7 @@ struct Sim {
       DownloadSettings s = {}, std::uint64_t reused = 0)
       : peers(std::move(peer_models)),
         sizes(std::move(chunk_sizes)),
-        session("g", initial(peers), s, start),
+        session("g", "7", initial(peers), s, start),
         settings(s),
         reused_bytes(reused) {}
 
@@ -75,6 +79,21 @@ struct Sim {
         departed.insert(id);
         left.insert(id);
         session.source_left(id, now);
+        apply();
+      }
+      if (p.rejoin_at && *p.rejoin_at <= elapsed() && departed.contains(id) &&
+          !rejoined.contains(id)) {
+        rejoined.insert(id);
+        left.erase(id);
+        session.source_joined(id, now);
+        apply();
+      }
+      if (p.recover_at && *p.recover_at <= elapsed() && p.behaviour == Behaviour::silent) {
+        p.behaviour = Behaviour::ok;
+        recovered_at[id] = elapsed();
+      }
+      if (recovered_at.contains(id) && (elapsed() - recovered_at[id]) % 2s < kStep) {
+        if (session.source_answered(id, now)) readmitted[id].push_back(elapsed());
         apply();
       }
     }
@@ -169,6 +188,12 @@ struct Sim {
     }
   }
 
+  bool reported(DownloadPhase phase, Clock::duration from, Clock::duration to) const {
+    return std::any_of(reports.begin(), reports.end(), [&](const Report& r) {
+      return r.p.phase == phase && r.at >= from && r.at <= to;
+    });
+  }
+
   std::vector<Report> downloading_reports() const {
     std::vector<Report> out;
     for (const auto& r : reports)
@@ -190,7 +215,9 @@ struct Sim {
   std::uint64_t reused_bytes;
   std::map<RequestId, Running> running;
   std::vector<RequestId> header, refusals, seals;
-  std::set<SourceId> joined, departed, left, fetch_sources;  // left: gone right now
+  std::set<SourceId> joined, departed, rejoined, left, fetch_sources;  // left: gone right now
+  std::map<SourceId, Clock::duration> recovered_at;
+  std::map<SourceId, std::vector<Clock::duration>> readmitted;
   std::map<SourceId, std::size_t> fetches;
   std::map<SourceId, std::vector<Clock::duration>> fetch_times;
   std::vector<SourceId> sentinel_sources;
@@ -291,8 +318,9 @@ TEST(DownloadSession, OnlySilentSourcesFailWithTheRealCause) {
   EXPECT_EQ(sim.failure->cause, FailCause::peers);
   EXPECT_EQ(sim.failure->reason, "every peer that offers 'g' stopped sending (no data for 10 s)");
   // Three episodes of silence (10 s, back-off 2 s, 10 s, back-off 4 s, 10 s) drop both,
-  // then the grace period (10 s) passes with nobody to ask.
-  EXPECT_NEAR(took, 46.0, 0.1);
+  // then the download waits for peers (10 min) with nobody to ask, and says so.
+  EXPECT_NEAR(took, 36.0 + 600.0, 0.1);
+  EXPECT_TRUE(sim.reported(DownloadPhase::waiting_for_peers, 35s, 37s));
   // While nothing arrived, stalled_seconds counted up.
   std::uint64_t most = 0;
   for (const auto& r : sim.downloading_reports()) most = std::max(most, r.p.stalled_seconds);
@@ -337,19 +365,21 @@ TEST(DownloadSession, SourcesLeaveAndJoin) {
   sim.run();
   ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
   EXPECT_GT(sim.session.planner()->completed_by("b"), 30 * kMiB);
-  // Between the two, nothing arrived and the progress said so.
-  bool stalled = false;
-  for (const auto& r : sim.downloading_reports())
-    stalled |= r.at > 2500ms && r.at < 3s && r.p.stalled_seconds >= 1 && r.p.active_peers == 0;
-  EXPECT_TRUE(stalled);
+  // Between the two, nothing arrived and the progress said so: waiting for peers.
+  bool waiting = false;
+  for (const auto& r : sim.reports)
+    waiting |= r.at > 2500ms && r.at < 3s && r.p.phase == DownloadPhase::waiting_for_peers &&
+               r.p.stalled_seconds >= 1 && r.p.active_peers == 0;
+  EXPECT_TRUE(waiting);
 
   Peer gone{20e6};
   gone.leave_at = 1s;
   Sim alone(chunks(60), {{"a", gone}});
   const double took = alone.run();
   ASSERT_TRUE(alone.failure);
-  EXPECT_EQ(alone.failure->reason, "every peer that offered 'g' left");
-  EXPECT_NEAR(took, 11.0, 0.1);
+  EXPECT_EQ(alone.failure->reason,
+            "no peer has version 7 of 'g' any more (every peer that offered it left)");
+  EXPECT_NEAR(took, 601.0, 0.1);
 }
 
 // Guards against cancel waiting for a stalled source: every request is cancelled and the
@@ -366,6 +396,76 @@ TEST(DownloadSession, CancelWithASilentSourceIsImmediate) {
   EXPECT_EQ(sim.failure->cause, FailCause::cancelled);
   EXPECT_TRUE(sim.running.empty());  // every request got a CancelRequest
   EXPECT_EQ(sim.session.running_requests(), 0u);
+}
+
+// Guards against a download that fails 10 s after its last source went away: it waits in
+// waiting_for_peers (reported, and counted as a stall) and goes on when the source comes back,
+// minutes later; none of its bytes are fetched twice.
+TEST(DownloadSession, WaitsForPeersAndGoesOnWhenOneReturns) {
+  Peer back{20e6};
+  back.leave_at = 1s;
+  back.rejoin_at = 240s;
+  Sim sim(chunks(60), {{"a", back}});
+  sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_TRUE(sim.reported(DownloadPhase::waiting_for_peers, 1s, 2s));
+  EXPECT_TRUE(sim.reported(DownloadPhase::waiting_for_peers, 230s, 239s));
+  EXPECT_TRUE(sim.reported(DownloadPhase::downloading, 240s, 241s));
+  EXPECT_FALSE(sim.reported(DownloadPhase::downloading, 2s, 239s));
+  EXPECT_EQ(sim.session.planner()->completed_by("a"), 60 * kMiB);
+
+  // While waiting, a cancel ends the download at once.
+  Peer gone{20e6};
+  gone.leave_at = 1s;
+  Sim cancelled(chunks(60), {{"a", gone}});
+  cancelled.run(100s);
+  ASSERT_FALSE(cancelled.session.ended());
+  EXPECT_EQ(cancelled.session.phase(), DownloadPhase::waiting_for_peers);
+  cancelled.session.cancel(cancelled.now);
+  cancelled.apply();
+  ASSERT_TRUE(cancelled.failure);
+  EXPECT_EQ(cancelled.failure->cause, FailCause::cancelled);
+
+  // The wait is bounded by the setting, and its failure names the version.
+  DownloadSettings short_wait;
+  short_wait.peer_wait = 30s;
+  Sim bounded(chunks(60), {{"a", gone}}, short_wait);
+  EXPECT_NEAR(bounded.run(), 31.0, 0.1);
+  ASSERT_TRUE(bounded.failure);
+  EXPECT_EQ(bounded.failure->reason,
+            "no peer has version 7 of 'g' any more (every peer that offered it left)");
+}
+
+// Guards against losing a source for good after an outage: a source dropped for silence is
+// taken back when it answers again, not before its back-off, and finishes the download; one
+// that sent corrupt data is never taken back.
+TEST(DownloadSession, DroppedSourceIsTakenBackWhenItAnswers) {
+  Peer flaky{20e6, Behaviour::silent};
+  flaky.recover_at = 60s;
+  Sim sim(chunks(30), {{"a", flaky}});
+  sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  // Dropped at 36 s (three silent episodes), waiting since; taken back at its first answer.
+  EXPECT_TRUE(sim.reported(DownloadPhase::waiting_for_peers, 36s, 37s));
+  ASSERT_EQ(sim.readmitted["a"].size(), 1u);
+  EXPECT_EQ(sim.readmitted["a"].front(), sim.recovered_at["a"]);
+  EXPECT_EQ(sim.session.planner()->completed_by("a"), 30 * kMiB);
+
+  // Answering before the back-off (5 s after the drop) is over does not bring it back.
+  Peer quick{20e6, Behaviour::silent};
+  quick.recover_at = 37s;
+  Sim early(chunks(30), {{"a", quick}});
+  early.run();
+  ASSERT_TRUE(early.finished);
+  ASSERT_EQ(early.readmitted["a"].size(), 1u);
+  EXPECT_GE(early.readmitted["a"].front(), 41s);
+
+  // Corrupt data: dropped for good, however often it answers.
+  Sim liar(chunks(4), {{"l", {50e6, Behaviour::corrupt}}});
+  liar.run(20s);
+  ASSERT_FALSE(liar.session.ended());
+  EXPECT_FALSE(liar.session.source_dropped("l"));
+  EXPECT_FALSE(liar.session.source_answered("l", liar.now + 600s));
 }
 
 // Guards against a delta update's reused chunks showing as speed, and a bar that starts at 0
@@ -429,7 +529,7 @@ TEST(DownloadSession, LocalErrorFailsAtOnce) {
 // Guards against a silent check phase: the local check reports its progress and can be
 // cancelled before any request starts.
 TEST(DownloadSession, CheckingReportsAndCancels) {
-  DownloadSession s("g", {"a"}, {}, Clock::time_point{});
+  DownloadSession s("g", "7", {"a"}, {}, Clock::time_point{});
   auto t = Clock::time_point{};
   std::vector<DownloadProgress> seen;
   for (int i = 1; i <= 20; ++i) {
@@ -475,7 +575,9 @@ TEST(DownloadSession, RandomisedInvariants) {
       peers["s" + std::to_string(i)] = p;
     }
     const std::size_t count = std::uniform_int_distribution<std::size_t>(0, 30)(rng);
-    Sim sim(chunks(count), peers);
+    DownloadSettings settings;
+    settings.peer_wait = 60s;  // every run ends well within the limit
+    Sim sim(chunks(count), peers, settings);
     sim.run(600s);
     ASSERT_TRUE(sim.session.ended()) << "trial " << trial;
     EXPECT_TRUE(sim.finished || sim.failure) << "trial " << trial;
