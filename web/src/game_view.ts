@@ -30,6 +30,7 @@ const RUNNING: Record<OperationKind, string> = {
   update: 'Updating',
   uninstall: 'Uninstalling',
   remove: 'Removing',
+  verify: 'Verifying',
 };
 
 export function runningLabel(op: ActiveOperation): string {

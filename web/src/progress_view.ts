@@ -7,7 +7,10 @@ import type { ActiveOperation } from './types';
 
 const PHASE: Record<string, string> = {
   resolving: 'Asking peers for the file list',
+  checking: 'Checking the files already here',
   downloading: 'Downloading',
+  waiting_for_peers: 'Waiting for peers',
+  committing: 'Finishing',
   starting: 'Starting',
   extracting: 'Extracting',
   copying: 'Copying',
@@ -31,10 +34,11 @@ export interface ProgressView {
 
 export function progressView(op: ActiveOperation): ProgressView {
   const pct = percent(op.done, op.total);
-  const transfer = op.kind === 'download' || op.kind === 'update';
+  const transfer = op.kind === 'download' || op.kind === 'update' || op.kind === 'verify';
+  const waiting = transfer && op.phase === 'waiting_for_peers';
   const downloading = transfer && op.phase === 'downloading';
   const verifiedPct = transfer && op.verified !== undefined ? percent(op.verified, op.total) : null;
-  const stalled = downloading && (op.stalled_seconds ?? 0) >= STALLED_AFTER_S;
+  const stalled = (downloading && (op.stalled_seconds ?? 0) >= STALLED_AFTER_S) || waiting;
 
   const stats: string[] = [];
   if (transfer && op.total > 0) stats.push(`${formatBytes(op.done)} of ${formatBytes(op.total)}`);
@@ -50,6 +54,10 @@ export function progressView(op: ActiveOperation): ProgressView {
     verifiedPct,
     stats,
     verifiedText: verifiedPct !== null && op.verified !== undefined && op.verified < op.done ? `${formatBytes(op.verified)} verified` : null,
-    stalledText: stalled ? `No data for ${Math.round(op.stalled_seconds ?? 0)} s — waiting for peers to answer` : null,
+    stalledText: waiting
+      ? `No peer offers this version right now — it goes on when one is back (${Math.round(op.stalled_seconds ?? 0)} s so far)`
+      : stalled
+        ? `No data for ${Math.round(op.stalled_seconds ?? 0)} s — waiting for peers to answer`
+        : null,
   };
 }

@@ -1,7 +1,7 @@
 // The daemon's JSON, as docs/api.md describes it. Fields marked optional are newer than the
 // first API version or filled only for some operations; the page shows them when present.
 
-export type OperationKind = 'download' | 'install' | 'update' | 'uninstall' | 'remove';
+export type OperationKind = 'download' | 'install' | 'update' | 'uninstall' | 'remove' | 'verify';
 
 export interface ActiveOperation {
   kind: OperationKind;
@@ -31,7 +31,16 @@ export interface Game {
   peers_by_version: Record<string, string[]>;
   update_available: boolean;
   available: boolean;
+  // Set while the peers that offer the latest version disagree about its files.
+  manifest_disagreement?: ManifestDisagreement | null;
   active_operation: ActiveOperation | null;
+}
+
+export interface ManifestDisagreement {
+  version: string;
+  groups: number[];
+  agreeing: number;
+  dissenting: number;
 }
 
 export interface GamesBody {

@@ -40,6 +40,15 @@ describe('progressView', () => {
     expect(install.stats).toEqual([]);
   });
 
+  it('names the checking, waiting-for-peers and committing phases of a download or verify', () => {
+    expect(progressView(op({ phase: 'checking', done: 5, total: 10 })).phase).toBe('Checking the files already here');
+    expect(progressView(op({ phase: 'committing', done: 10, total: 10 })).phase).toBe('Finishing');
+    const waiting = progressView(op({ kind: 'verify', phase: 'waiting_for_peers', done: 10 * MiB, total: 96 * MiB, bytes_per_second: 0, stalled_seconds: 42, active_peers: 0 }));
+    expect(waiting.phase).toBe('Waiting for peers');
+    expect(waiting.stats).toEqual(['10 MiB of 96 MiB']);
+    expect(waiting.stalledText).toBe('No peer offers this version right now — it goes on when one is back (42 s so far)');
+  });
+
   it('shows a busy bar without a number when the total is unknown', () => {
     const v = progressView(op({ phase: 'resolving', done: 0, total: 0 }));
     expect(v.pct).toBeNull();
