@@ -1,6 +1,7 @@
 #include "transfer/chunk_planner.hpp"
 
 #include <algorithm>
+#include <random>
 
 namespace lanspread::transfer {
 
@@ -15,6 +16,8 @@ ChunkPlanner::ChunkPlanner(std::vector<std::uint64_t> sizes, const std::vector<S
     bytes_total_ += sizes[i];
     queue_.push_back(i);
   }
+  if (config.seed != 0) std::shuffle(queue_.begin(), queue_.end(), std::mt19937_64(config.seed));
+  partial_avail_.assign(sizes.size(), 0);
   for (const auto& s : sources) add_source(s);
   if (config_.slots == 0) config_.slots = 1;
   if (config_.max_copies == 0) config_.max_copies = 1;
@@ -22,9 +25,47 @@ ChunkPlanner::ChunkPlanner(std::vector<std::uint64_t> sizes, const std::vector<S
 
 void ChunkPlanner::add_source(const SourceId& source) {
   auto& s = sources_[source];
+  count(s, -1);
+  s.have.reset();
   s.dropped = false;
   s.failures = 0;
   s.backoff_until = {};
+}
+
+void ChunkPlanner::add_partial_source(const SourceId& source, std::vector<bool> have) {
+  Source& s = sources_[source];
+  count(s, -1);
+  have.resize(chunks_.size());
+  s.have = std::move(have);
+  s.dropped = false;
+  s.failures = 0;
+  s.backoff_until = {};
+  count(s, +1);
+}
+
+void ChunkPlanner::set_have(const SourceId& source, std::vector<bool> have) {
+  auto it = sources_.find(source);
+  if (it == sources_.end() || !it->second.have) return;
+  Source& s = it->second;
+  count(s, -1);
+  have.resize(chunks_.size());
+  s.have = std::move(have);
+  if (!s.dropped) count(s, +1);
+}
+
+bool ChunkPlanner::partial(const SourceId& source) const {
+  auto it = sources_.find(source);
+  return it != sources_.end() && it->second.have.has_value();
+}
+
+void ChunkPlanner::count(Source& s, int delta) {
+  ++generation_;
+  if (!s.have || s.counted == (delta > 0)) return;
+  s.counted = delta > 0;
+  for (ChunkIndex c = 0; c < s.have->size(); ++c) {
+    if ((*s.have)[c]) partial_avail_[c] += static_cast<std::uint32_t>(delta);
+  }
+  partial_sources_ += static_cast<std::size_t>(delta);
 }
 
 std::vector<Cancellation> ChunkPlanner::remove_source(const SourceId& source) {
@@ -39,12 +80,14 @@ std::vector<Cancellation> ChunkPlanner::remove_source(const SourceId& source) {
   }
   s.running.clear();
   s.dropped = true;
+  count(s, -1);
   return out;
 }
 
 void ChunkPlanner::requeue(ChunkIndex c) {
   Chunk& ch = chunks_[c];
   if (ch.done || ch.queued) return;
+  ++generation_;
   ch.queued = true;
   // Retries go first: they are usually the end of a file someone is waiting for.
   if (queue_head_ > 0) {
@@ -68,13 +111,15 @@ std::optional<ChunkIndex> ChunkPlanner::pop_queue() {
 std::optional<ChunkIndex> ChunkPlanner::endgame_pick(const SourceId& source,
                                                      const CopyFilter& filter) const {
   // The chunk running the longest that this source does not already hold.
+  const Source& me = sources_.at(source);
   std::optional<ChunkIndex> best;
   Clock::time_point best_start = Clock::time_point::max();
   for (const auto& [id, s] : sources_) {
     if (id == source) continue;
     for (ChunkIndex c : s.running) {
       const Chunk& ch = chunks_[c];
-      if (ch.done || ch.holders.size() >= config_.max_copies || ch.holders.contains(source))
+      if (ch.done || ch.holders.size() >= config_.max_copies || ch.holders.contains(source) ||
+          !has(me, c))
         continue;
       const auto start = ch.holders.begin()->second;
       if (start < best_start && (!filter || filter(c, source))) {
@@ -86,18 +131,49 @@ std::optional<ChunkIndex> ChunkPlanner::endgame_pick(const SourceId& source,
   return best;
 }
 
-std::vector<Assignment> ChunkPlanner::next(Clock::time_point now, const CopyFilter& worth_copying) {
-  std::vector<Assignment> out;
-  if (exhausted_chunk_) return out;
+bool ChunkPlanner::queue_empty() {
+  while (queue_head_ < queue_.size() && !chunks_[queue_[queue_head_]].queued) ++queue_head_;
+  return queue_head_ == queue_.size();
+}
+
+std::optional<ChunkIndex> ChunkPlanner::pick_rarest(Source& s) {
+  if (s.empty_at == generation_ || queue_empty()) return std::nullopt;
+  std::optional<std::size_t> best;  // position in the queue
+  std::uint32_t best_avail = 0;
+  for (std::size_t i = queue_head_; i < queue_.size(); ++i) {
+    const ChunkIndex c = queue_[i];
+    const Chunk& ch = chunks_[c];
+    if (!ch.queued || ch.done || !has(s, c)) continue;
+    const std::uint32_t avail = partial_avail_[c];
+    if (!s.have && avail > 0) continue;  // a partial source gives it: spare the seeder
+    if (!best || avail < best_avail) {
+      best = i;
+      best_avail = avail;
+      if (avail == 0) break;  // nobody else has it: as rare as it gets
+    }
+  }
+  if (!best) {
+    s.empty_at = generation_;
+    return std::nullopt;
+  }
+  const ChunkIndex c = queue_[*best];
+  chunks_[c].queued = false;
+  return c;
+}
+
+void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, bool partial_phase,
+                        std::vector<Assignment>& out) {
   // Fill one slot per source per round, so free slots are shared fairly.
   bool progress = true;
   while (progress) {
     progress = false;
     for (auto& [id, s] : sources_) {
+      if (s.have.has_value() != partial_phase) continue;
       if (s.dropped || s.backoff_until > now || s.running.size() >= config_.slots) continue;
-      std::optional<ChunkIndex> c = pop_queue();
+      // Without partial sources every chunk is equally rare: the queue's order decides.
+      std::optional<ChunkIndex> c = partial_sources_ == 0 ? pop_queue() : pick_rarest(s);
       bool duplicate = false;
-      if (!c) {
+      if (!c && queue_empty()) {  // end-game: only once every chunk is taken
         c = endgame_pick(id, worth_copying);
         duplicate = c.has_value();
       }
@@ -108,6 +184,14 @@ std::vector<Assignment> ChunkPlanner::next(Clock::time_point now, const CopyFilt
       progress = true;
     }
   }
+}
+
+std::vector<Assignment> ChunkPlanner::next(Clock::time_point now, const CopyFilter& worth_copying) {
+  std::vector<Assignment> out;
+  if (exhausted_chunk_) return out;
+  // Partial sources first: what they can give, the seeders need not.
+  if (partial_sources_ > 0) fill(now, worth_copying, true, out);
+  fill(now, worth_copying, false, out);
   return out;
 }
 
@@ -164,8 +248,15 @@ std::vector<Cancellation> ChunkPlanner::failed(const SourceId& source, ChunkInde
 bool ChunkPlanner::stuck() const {
   if (finished()) return false;
   if (exhausted_chunk_) return true;
-  return std::none_of(sources_.begin(), sources_.end(),
-                      [](const auto& kv) { return !kv.second.dropped; });
+  if (std::any_of(sources_.begin(), sources_.end(),
+                  [](const auto& kv) { return !kv.second.dropped && !kv.second.have; }))
+    return false;
+  // Only partial sources: stuck when none has a chunk still missing and nothing runs.
+  for (ChunkIndex c = 0; c < chunks_.size(); ++c) {
+    const Chunk& ch = chunks_[c];
+    if (!ch.done && (partial_avail_[c] > 0 || !ch.holders.empty())) return false;
+  }
+  return true;
 }
 
 std::size_t ChunkPlanner::active_sources() const {
@@ -188,10 +279,10 @@ bool ChunkPlanner::usable(const SourceId& source) const {
   return it != sources_.end() && !it->second.dropped;
 }
 
-std::vector<SourceId> ChunkPlanner::usable_sources() const {
+std::vector<SourceId> ChunkPlanner::usable_sources(bool full_only) const {
   std::vector<std::pair<std::uint64_t, SourceId>> ranked;
   for (const auto& [id, s] : sources_)
-    if (!s.dropped) ranked.emplace_back(s.completed, id);
+    if (!s.dropped && !(full_only && s.have)) ranked.emplace_back(s.completed, id);
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<SourceId> out;

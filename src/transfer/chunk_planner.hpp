@@ -9,7 +9,13 @@
 //    long) is the caller's job: the planner has no notion of slowness;
 //  - end-game: when the queue is empty, idle slots duplicate the chunks in flight the longest
 //    (at most `max_copies` holders each); the first copy to complete wins and the others are
-//    cancelled.
+//    cancelled;
+//  - swarming: a source is full (it has every chunk) or partial (another downloader of the
+//    same version, which has the chunks of its have-set and is asked for nothing else).
+//    Partial sources pick first, the rarest chunk they have (the fewest partial holders);
+//    a full source then takes only chunks no usable partial source has, rarest first, so the
+//    original seeders' uplink goes to chunks nobody else can give. Ties go to the queue's
+//    order, which `PlannerConfig::seed` shuffles, so downloaders start on different chunks.
 #pragma once
 
 #include "transfer/download_settings.hpp"
@@ -66,7 +72,15 @@ class ChunkPlanner {
   std::vector<Cancellation> failed(const SourceId& source, ChunkIndex chunk, FailureKind kind,
                                    Clock::time_point now);
 
+  // A full source: it has every chunk. An existing partial source becomes full.
   void add_source(const SourceId& source);
+  // A partial source (joining, or taken back) with the chunks set in `have` (the planner's
+  // numbering; missing entries count as absent).
+  void add_partial_source(const SourceId& source, std::vector<bool> have);
+  // A partial source's refreshed have-set. Ignored for a full or unknown source; a dropped
+  // source stays dropped.
+  void set_have(const SourceId& source, std::vector<bool> have);
+  bool partial(const SourceId& source) const;
   // A source went away: its requests return to the queue; returned so the caller cancels them.
   std::vector<Cancellation> remove_source(const SourceId& source);
 
@@ -84,8 +98,10 @@ class ChunkPlanner {
   std::size_t in_flight(const SourceId& source) const;
   std::uint64_t completed_by(const SourceId& source) const;
   bool usable(const SourceId& source) const;
-  // Sources not dropped, the ones that delivered most first.
-  std::vector<SourceId> usable_sources() const;
+  // Sources not dropped, the ones that delivered most first (`full_only`: no partial ones).
+  std::vector<SourceId> usable_sources(bool full_only = false) const;
+  // Usable partial sources that have `chunk`.
+  std::size_t partial_holders(ChunkIndex chunk) const { return partial_avail_[chunk]; }
 
  private:
   struct Chunk {
@@ -101,9 +117,24 @@ class ChunkPlanner {
     Clock::time_point backoff_until{};
     bool dropped = false;
     std::uint64_t completed = 0;
+    std::optional<std::vector<bool>> have;  // none: a full source
+    bool counted = false;                   // its have-set is in partial_avail_
+    // pick_rarest found nothing for it at this generation_: nothing to find until it moves.
+    std::uint64_t empty_at = 0;
   };
+  static bool has(const Source& s, ChunkIndex c) {
+    return !s.have || (c < s.have->size() && (*s.have)[c]);
+  }
+  // Adds (+1) or removes (-1) a partial source's have-set from the availability counts.
+  void count(Source& s, int delta);
   void requeue(ChunkIndex c);
   std::optional<ChunkIndex> pop_queue();
+  // No chunk waits in the queue (skips what was taken from the front).
+  bool queue_empty();
+  // The rarest queued chunk `s` has; a full source skips chunks a partial source has.
+  std::optional<ChunkIndex> pick_rarest(Source& s);
+  void fill(Clock::time_point now, const CopyFilter& worth_copying, bool partial_phase,
+            std::vector<Assignment>& out);
   std::optional<ChunkIndex> endgame_pick(const SourceId& source, const CopyFilter& filter) const;
 
   PlannerConfig config_;
@@ -111,6 +142,11 @@ class ChunkPlanner {
   std::vector<ChunkIndex> queue_;  // LIFO of requeued on top of FIFO order: see pop_queue
   std::size_t queue_head_ = 0;
   std::map<SourceId, Source> sources_;
+  std::vector<std::uint32_t> partial_avail_;  // per chunk: usable partial sources that have it
+  std::size_t partial_sources_ = 0;           // usable partial sources
+  // Moves on whenever a source could find a chunk it could not before (a chunk back in the
+  // queue, a have-set changed, a source added or dropped); starts at 1.
+  std::uint64_t generation_ = 1;
   std::size_t done_count_ = 0;
   std::uint64_t bytes_done_ = 0;
   std::uint64_t bytes_total_ = 0;

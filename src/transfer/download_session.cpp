@@ -33,9 +33,14 @@ void DownloadSession::checked(std::vector<std::uint64_t> sizes, std::uint64_t re
   if (ended_ || phase_ != DownloadPhase::checking) return;
   writers_.assign(sizes.size(), 0);
   planner_.emplace(std::move(sizes), sources_, settings_.planner);
+  for (auto& [id, p] : partial_) {
+    planner_->add_partial_source(id, {});
+    p.next = now;  // its have-set in this numbering: ask at once
+  }
   reused_ = reused;
   phase_ = DownloadPhase::downloading;
   downloading_since_ = now;
+  refresh_haves(now);
   pump(now);
   if (!ended_) report(now);
 }
@@ -124,24 +129,60 @@ void DownloadSession::cancel(Clock::time_point) {
 }
 
 void DownloadSession::source_joined(const SourceId& source, Clock::time_point now) {
+  source_joined(source, std::nullopt, now);
+}
+
+void DownloadSession::source_joined(const SourceId& source, std::optional<ChunkHave> have,
+                                    Clock::time_point now) {
   if (ended_) return;
   left_.erase(source);
   blame_.erase(source);
   sentinel_tried_.erase(source);
   readmit_at_.erase(source);
   drops_.erase(source);
+  if (have) {
+    partial_[source] = Partial{now + settings_.have_refresh, false};
+  } else {
+    partial_.erase(source);
+  }
   if (!planner_) {
-    if (std::find(sources_.begin(), sources_.end(), source) == sources_.end())
+    if (have) {
+      std::erase(sources_, source);
+      partial_[source].next = now;
+    } else if (std::find(sources_.begin(), sources_.end(), source) == sources_.end()) {
       sources_.push_back(source);
+    }
     return;
   }
-  planner_->add_source(source);
+  if (have) {
+    planner_->add_partial_source(source, std::move(*have));
+  } else {
+    planner_->add_source(source);
+  }
   pump(now);
+}
+
+void DownloadSession::have_received(const SourceId& source, ChunkHave have, Clock::time_point now) {
+  auto it = partial_.find(source);
+  if (ended_ || it == partial_.end()) return;
+  it->second.asking = false;
+  it->second.next = now + settings_.have_refresh;
+  if (!planner_) return;
+  planner_->set_have(source, std::move(have));
+  pump(now);
+}
+
+void DownloadSession::have_failed(const SourceId& source, Clock::time_point now) {
+  auto it = partial_.find(source);
+  if (ended_ || it == partial_.end()) return;
+  it->second.asking = false;
+  it->second.next = now + settings_.have_refresh;
 }
 
 void DownloadSession::source_left(const SourceId& source, Clock::time_point now) {
   if (ended_) return;
   left_.insert(source);
+  partial_.erase(source);
   if (!planner_) {
     std::erase(sources_, source);
     return;
@@ -188,8 +229,18 @@ void DownloadSession::tick(Clock::time_point now) {
     request_failed(id, FailureKind::silent, "no data for " + std::to_string(secs) + " s", now);
     if (ended_) return;
   }
+  refresh_haves(now);
   pump(now);
   if (!ended_ && now - last_report_ >= settings_.progress_interval) report(now);
+}
+
+void DownloadSession::refresh_haves(Clock::time_point now) {
+  if (ended_ || !planner_ || phase_ != DownloadPhase::downloading) return;
+  for (auto& [id, p] : partial_) {
+    if (p.asking || p.next > now || !planner_->usable(id)) continue;
+    p.asking = true;
+    actions_.push_back(RefreshHave{id});
+  }
 }
 
 Clock::time_point DownloadSession::next_deadline() const {
@@ -198,6 +249,11 @@ Clock::time_point DownloadSession::next_deadline() const {
     if (!r.sealing) t = std::min(t, r.last_byte + settings_.silence_timeout);
   }
   if (orphaned_since_) t = std::min(t, *orphaned_since_ + settings_.peer_wait);
+  if (planner_ && phase_ == DownloadPhase::downloading) {
+    for (const auto& [id, p] : partial_) {
+      if (!p.asking && planner_->usable(id)) t = std::min(t, p.next);
+    }
+  }
   return t;
 }
 
@@ -229,7 +285,8 @@ void DownloadSession::pump(Clock::time_point now) {
   }
   // committing: version.ini from one source at a time, the best deliverer first.
   if (!requests_.empty()) return;
-  const auto usable = planner_->usable_sources();
+  // A partial source has no version.ini to give.
+  const auto usable = planner_->usable_sources(true);
   if (!can_ask(usable.empty(), now)) return;
   for (const auto& source : usable) {
     if (sentinel_tried_.contains(source)) continue;

@@ -16,6 +16,13 @@
 // byte for `silence_timeout` and it fails, its source is penalised and backed off (dropped after
 // repeated failures) and its chunk goes to the others. Nothing else counts as a stall.
 //
+// Swarming: a source is full (it has the whole version) or partial (another downloader of the
+// same version and manifest, with a have-set of the chunks it holds verified). A partial source
+// is asked only for chunks of its have-set, which the session has refreshed (RefreshHave) every
+// `have_refresh` while chunks are being fetched, one question at a time per source. A partial
+// source that leaves costs a re-plan of its chunks; one that finishes joins again as full.
+// version.ini comes from full sources only.
+//
 // After Fail or Finish the session is over: it ignores further events. Fail is preceded by a
 // CancelRequest for every request still running; the caller must wait for those, and for
 // the seals it started, before it cleans up.
@@ -62,6 +69,10 @@ struct SealChunk {
   ChunkIndex chunk;
   bool recheck = false;
 };
+// Ask a partial source which chunks it has now; answer with have_received or have_failed.
+struct RefreshHave {
+  SourceId source;
+};
 struct ReportProgress {
   DownloadProgress progress;
 };
@@ -77,8 +88,12 @@ struct Fail {
 // Every chunk is verified and version.ini arrived: sync and commit.
 struct Finish {};
 
-using DownloadAction =
-    std::variant<FetchChunk, FetchSentinel, CancelRequest, SealChunk, ReportProgress, Fail, Finish>;
+using DownloadAction = std::variant<FetchChunk, FetchSentinel, CancelRequest, SealChunk,
+                                    RefreshHave, ReportProgress, Fail, Finish>;
+
+// Which chunks a partial source holds verified, in the session's numbering (the caller's
+// chunk list of checked()); missing entries count as absent.
+using ChunkHave = std::vector<bool>;
 
 class DownloadSession {
  public:
@@ -108,6 +123,14 @@ class DownloadSession {
   void local_error(std::string reason, Clock::time_point now);
   // A peer now offers the version with the same manifest: it is a source (again).
   void source_joined(const SourceId& source, Clock::time_point now);
+  // `have`: none for a full source; else a partial one with those chunks (before checked()
+  // the caller cannot number chunks yet: pass an empty set, a RefreshHave follows at once).
+  // A known partial source that joins as full becomes full.
+  void source_joined(const SourceId& source, std::optional<ChunkHave> have, Clock::time_point now);
+  // The answer to RefreshHave.
+  void have_received(const SourceId& source, ChunkHave have, Clock::time_point now);
+  // RefreshHave got no usable answer: the last have-set stays; asked again later.
+  void have_failed(const SourceId& source, Clock::time_point now);
   // A source no longer offers the version (it left, or moved on): it is not asked again
   // until it joins anew.
   void source_left(const SourceId& source, Clock::time_point now);
@@ -143,6 +166,7 @@ class DownloadSession {
     Clock::time_point received{};  // when the last byte came (sealing)
   };
   void pump(Clock::time_point now);
+  void refresh_haves(Clock::time_point now);
   // Whether a source can be asked; with none, enters waiting_for_peers (and fails once it
   // has lasted `peer_wait`); with one again, goes back to the phase it left.
   bool can_ask(bool no_source, Clock::time_point now);
@@ -181,6 +205,12 @@ class DownloadSession {
   std::set<SourceId> left_;
   // Per source: bytes per second of one request, from its delivered chunks (moving average).
   std::map<SourceId, double> request_rate_;
+  // Partial sources: when their have-set is asked for next, and whether a question runs.
+  struct Partial {
+    Clock::time_point next{};
+    bool asking = false;
+  };
+  std::map<SourceId, Partial> partial_;
   std::set<SourceId> sentinel_tried_;
   std::string sentinel_error_;
   std::string last_chunk_error_;

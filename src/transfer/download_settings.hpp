@@ -15,6 +15,9 @@ struct PlannerConfig {
   int max_failures = 3;        // consecutive failure episodes before a source is dropped
   std::size_t max_copies = 2;  // holders of one chunk during end-game
   int max_attempts = 8;        // failed attempts of one chunk before giving up
+  // Non-zero: the initial chunk order is shuffled with this seed, so downloaders of the same
+  // game start on different chunks and can trade them (swarming). Zero keeps file order.
+  std::uint64_t seed = 0;
 };
 
 struct DownloadSettings {
@@ -34,6 +37,9 @@ struct DownloadSettings {
   // A source that sent corrupt data is not taken back (unless it leaves and joins anew).
   std::chrono::milliseconds readmit_after{5'000};
   std::chrono::milliseconds readmit_max{120'000};
+  // How often a partial source (another downloader of the same version) is asked which chunks
+  // it has verified, at most one question at a time per source.
+  std::chrono::milliseconds have_refresh{1'500};
   // Progress reports while a download runs (at least 4 a second).
   std::chrono::milliseconds progress_interval{250};
   // bytes_per_second is the network bytes of this window, averaged.

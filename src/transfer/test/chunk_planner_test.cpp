@@ -250,5 +250,54 @@ TEST(ChunkPlanner, RandomisedInvariants) {
   }
 }
 
+// Guards against swarming that does not spread copies or spends the seeder's uplink on
+// chunks others could give: a partial source is asked only for chunks it has, the rarest
+// first; the full source (the seeder) gets only chunks no partial source has.
+TEST(ChunkPlanner, PartialSourcesTakeTheRarestAndSpareTheSeeder) {
+  PlannerConfig config;
+  config.slots = 1;
+  ChunkPlanner p(std::vector<std::uint64_t>(6, kChunk), {"seeder"}, config);
+  //            chunk: 0      1      2      3      4      5
+  p.add_partial_source("a", {true, true, false, false, false, false});
+  p.add_partial_source("b", {false, true, true, false, false, false});
+  EXPECT_EQ(p.partial_holders(1), 2u);
+  const auto now = Clock::time_point{};
+  const auto first = p.next(now);
+  std::map<SourceId, ChunkIndex> got;
+  for (const auto& a : first) got[a.source] = a.chunk;
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got["a"], 0u);  // chunk 1 is held by two: 0 is rarer
+  EXPECT_EQ(got["b"], 2u);
+  EXPECT_EQ(got["seeder"], 3u);  // never 1: a partial source has it
+  EXPECT_TRUE(p.completed("a", 0).empty());
+  EXPECT_TRUE(p.completed("seeder", 3).empty());
+  // Next round: a and b share chunk 1; the seeder takes the next chunk nobody else has.
+  got.clear();
+  for (const auto& a : p.next(now)) got[a.source] = a.chunk;
+  EXPECT_EQ(got["seeder"], 4u);
+  EXPECT_EQ(got.count("a") + got.count("b"), 1u);
+
+  // A partial source that leaves: what only it had goes to the seeder.
+  ChunkPlanner q(std::vector<std::uint64_t>(2, kChunk), {"seeder"}, config);
+  q.add_partial_source("a", {true, true});
+  const auto only = q.next(now);
+  ASSERT_EQ(only.size(), 1u);
+  EXPECT_EQ(only[0].source, "a");
+  EXPECT_EQ(q.remove_source("a").size(), 1u);
+  const auto moved = q.next(now);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].source, "seeder");
+  EXPECT_FALSE(q.stuck());
+  // Only a partial source without the missing chunks: stuck until its have-set grows.
+  ChunkPlanner r(std::vector<std::uint64_t>(2, kChunk), {}, config);
+  r.add_partial_source("a", {false, false});
+  EXPECT_TRUE(r.stuck());
+  r.set_have("a", {false, true});
+  EXPECT_FALSE(r.stuck());
+  const auto late = r.next(now);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].chunk, 1u);
+}
+
 }  // namespace
 }  // namespace lanspread::transfer
