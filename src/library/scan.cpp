@@ -313,7 +313,7 @@ boost::system::result<void> hash_roots(std::vector<std::unique_ptr<Pending>>& ro
 
 proto::GameSummary LocalGame::summary() const {
   const bool offered = downloaded && !version.empty();
-  return {id, offered ? version : std::string(), size, offered, installed};
+  return {id, offered ? version : std::string(), size, offered, installed, {}};
 }
 
 const LocalGame* LocalLibrary::find(std::string_view id) const {

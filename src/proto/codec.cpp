@@ -9,6 +9,7 @@
 
 #include <limits>
 #include <new>
+#include <span>
 
 namespace lanspread::proto {
 namespace json = boost::json;
@@ -43,24 +44,54 @@ std::optional<Sha256> Sha256::from_hex(std::string_view hex) noexcept {
 }
 
 std::string_view type_name(const Request& r) noexcept {
-  static constexpr std::string_view kNames[] = {"Ping", "ListGames", "GetGame", "GetGameFileData",
-                                                "GetGameFileChunk"};
+  static constexpr std::string_view kNames[] = {
+      "Ping", "ListGames", "GetGame", "GetGameFileData", "GetGameFileChunk", "GetChunkMap"};
   return kNames[r.index()];
 }
 
 std::string_view type_name(const Response& r) noexcept {
-  static constexpr std::string_view kNames[] = {"Pong", "Games", "Game", "FileData", "Error"};
+  static constexpr std::string_view kNames[] = {"Pong",     "Games", "Game",
+                                                "FileData", "Error", "ChunkMap"};
   return kNames[r.index()];
 }
 
 // ---- encoding -------------------------------------------------------------------------
 
 json::value to_json(const GameSummary& s) {
-  return json::object{{"id", s.id},
-                      {"version", s.version},
-                      {"size", s.size},
-                      {"downloaded", s.downloaded},
-                      {"installed", s.installed}};
+  json::object o{{"id", s.id},
+                 {"version", s.version},
+                 {"size", s.size},
+                 {"downloaded", s.downloaded},
+                 {"installed", s.installed}};
+  if (!s.partial_version.empty()) o["partial_version"] = s.partial_version;
+  return o;
+}
+
+std::string bytes_to_hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(2 * bytes.size(), '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 0xf];
+  }
+  return out;
+}
+
+std::optional<std::vector<std::uint8_t>> bytes_from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;  // uppercase refused: one canonical spelling
+  };
+  std::vector<std::uint8_t> out(hex.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int hi = nibble(hex[2 * i]);
+    const int lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return out;
 }
 
 json::value to_json(const GameFileDescription& f) {
@@ -93,11 +124,19 @@ std::string encode_request(const Request& request) {
       return {{"type", "GetGameFileData"}, {"game_id", r.game_id}, {"path", r.path}};
     }
     json::object operator()(const GetGameFileChunk& r) const {
-      return {{"type", "GetGameFileChunk"},
+      json::object o{{"type", "GetGameFileChunk"},
+                     {"game_id", r.game_id},
+                     {"path", r.path},
+                     {"offset", r.offset},
+                     {"length", r.length}};
+      if (r.digest) o["digest"] = r.digest->hex();
+      return o;
+    }
+    json::object operator()(const GetChunkMap& r) const {
+      return {{"type", "GetChunkMap"},
               {"game_id", r.game_id},
-              {"path", r.path},
-              {"offset", r.offset},
-              {"length", r.length}};
+              {"version", r.version},
+              {"digest", r.digest.hex()}};
     }
   };
   return json::serialize(std::visit(Visitor{}, request));
@@ -120,6 +159,11 @@ std::string encode_response(const Response& response) {
     }
     json::value operator()(const Error& r) const {
       return json::object{{"type", "Error"}, {"code", to_string(r.code)}, {"message", r.message}};
+    }
+    json::value operator()(const ChunkMap& r) const {
+      return json::object{{"type", "ChunkMap"},   {"id", r.id},
+                          {"version", r.version}, {"digest", r.digest.hex()},
+                          {"chunks", r.chunks},   {"bitmap", bytes_to_hex(r.bitmap)}};
     }
   };
   return json::serialize(std::visit(Visitor{}, response));
@@ -149,6 +193,13 @@ struct Fields {
     if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
     if (v->is_int64()) return errc::bad_value;
     return errc::wrong_type;
+  }
+  result<Sha256> digest(std::string_view key) const {
+    LANSPREAD_TRY(auto v, get(key));
+    if (!v->is_string()) return errc::wrong_type;
+    auto d = Sha256::from_hex(v->get_string());
+    if (!d) return errc::bad_hash;
+    return *d;
   }
   result<bool> boolean(std::string_view key) const {
     LANSPREAD_TRY(auto v, get(key));
@@ -233,6 +284,17 @@ result<Request> request_from(const json::object& obj) {
     LANSPREAD_TRY(r.path, f.str("path", kMaxPathLength));
     LANSPREAD_TRY(r.offset, f.u64("offset"));
     LANSPREAD_TRY(r.length, f.u64("length"));
+    if (obj.contains("digest")) {
+      LANSPREAD_TRY(auto d, f.digest("digest"));
+      r.digest = d;
+    }
+    return Request{std::move(r)};
+  }
+  if (type == "GetChunkMap") {
+    GetChunkMap r;
+    LANSPREAD_TRY(r.game_id, f.str("game_id", kMaxIdLength));
+    LANSPREAD_TRY(r.version, f.str("version", kMaxVersionLength));
+    LANSPREAD_TRY(r.digest, f.digest("digest"));
     return Request{std::move(r)};
   }
   return errc::unknown_type;
@@ -282,6 +344,10 @@ bool answers(const Request& sent, const Response& response) noexcept {
     bool operator()(const GetGameFileChunk& r) const {
       const auto* d = std::get_if<FileData>(&resp);
       return d != nullptr && d->size == r.length;
+    }
+    bool operator()(const GetChunkMap& r) const {
+      const auto* m = std::get_if<ChunkMap>(&resp);
+      return m != nullptr && m->id == r.game_id && m->version == r.version && m->digest == r.digest;
     }
   };
   return std::visit(Visitor{response}, sent);

@@ -9,8 +9,11 @@
 
 #include <boost/json/value.hpp>
 
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lanspread::proto {
 
@@ -32,5 +35,8 @@ boost::json::value to_json(const GameSummary& s);
 boost::json::value to_json(const GameFileDescription& f);
 boost::json::value to_json(const Game& g);
 result<Game> game_from_json(const boost::json::value& v) noexcept;
+// Lowercase hex of bytes, and back (nullopt: odd length or not lowercase hex).
+std::string bytes_to_hex(std::span<const std::uint8_t> bytes);
+std::optional<std::vector<std::uint8_t>> bytes_from_hex(std::string_view hex);
 
 }  // namespace lanspread::proto

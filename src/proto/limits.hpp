@@ -45,10 +45,16 @@ inline constexpr std::size_t kMaxEncodedSummary =
     std::string_view(R"({"id":")").size() + kMaxIdLength +
     std::string_view(R"(","version":")").size() + 2 * kMaxVersionLength +
     std::string_view(R"(","size":)").size() + 20 +
-    std::string_view(R"(,"downloaded":false,"installed":false})").size() + 1;
+    std::string_view(R"(,"downloaded":false,"installed":false)").size() +
+    std::string_view(R"(,"partial_version":"")").size() + 2 * kMaxVersionLength +
+    std::string_view("}").size() + 1;
 // Games answers carry summaries only, never manifests: the cap is what kMaxGames of the
-// largest summaries need, rounded up (10,000 x 408 bytes = 3.9 MiB).
-inline constexpr std::uint32_t kMaxGamesFrame = 4 * kMiB;
+// largest summaries need, rounded up (10,000 x 685 bytes = 6.5 MiB).
+inline constexpr std::uint32_t kMaxGamesFrame = 7 * kMiB;
 static_assert(kMaxGames * kMaxEncodedSummary + 64 <= kMaxGamesFrame);
+// A ChunkMap's bitmap: one bit per chunk of the largest manifest (122 KiB, 245 KiB of hex),
+// well inside a response frame.
+inline constexpr std::size_t kMaxChunkMapBytes = (kMaxChunkHashesPerGame + 7) / 8;
+static_assert(2 * kMaxChunkMapBytes + 1024 <= kMaxResponseFrame);
 
 }  // namespace lanspread::proto

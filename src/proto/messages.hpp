@@ -45,10 +45,23 @@ struct GetGameFileChunk {
   std::string path;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  // Set: the chunk of the version whose manifest has this digest, which the server may be
+  // downloading itself (swarming); it serves only chunks it holds verified. Unset: the
+  // downloaded version, as before.
+  std::optional<Sha256> digest;
   friend bool operator==(const GetGameFileChunk&, const GetGameFileChunk&) = default;
 };
+// Which chunks of `version` of `game_id` (the manifest with `digest`) the server, which is
+// downloading it, holds verified.
+struct GetChunkMap {
+  std::string game_id;
+  std::string version;
+  Sha256 digest;
+  friend bool operator==(const GetChunkMap&, const GetChunkMap&) = default;
+};
 
-using Request = std::variant<Ping, ListGames, GetGame, GetGameFileData, GetGameFileChunk>;
+using Request =
+    std::variant<Ping, ListGames, GetGame, GetGameFileData, GetGameFileChunk, GetChunkMap>;
 
 // ---- responses ------------------------------------------------------------------------
 
@@ -58,6 +71,9 @@ struct GameSummary {
   std::uint64_t size = 0;
   bool downloaded = false;
   bool installed = false;
+  // The version the peer is downloading and serves the verified chunks of (ask GetChunkMap);
+  // empty: none. On the wire only when set.
+  std::string partial_version;
   friend bool operator==(const GameSummary&, const GameSummary&) = default;
 };
 
@@ -95,7 +111,20 @@ struct Error {
   friend bool operator==(const Error&, const Error&) = default;
 };
 
-using Response = std::variant<Pong, Games, Game, FileData, Error>;
+// The answer to GetChunkMap: bit i of `bitmap` (byte i / 8, most significant bit first) is
+// set when chunk i is held verified. Chunks are numbered over the manifest's files in their
+// order, each file's chunks in order (directories have none). `bitmap` has exactly
+// ceil(chunks / 8) bytes and its unused bits are zero; on the wire it is lowercase hex.
+struct ChunkMap {
+  std::string id;
+  std::string version;
+  Sha256 digest;
+  std::uint64_t chunks = 0;
+  std::vector<std::uint8_t> bitmap;
+  friend bool operator==(const ChunkMap&, const ChunkMap&) = default;
+};
+
+using Response = std::variant<Pong, Games, Game, FileData, Error, ChunkMap>;
 
 std::string_view type_name(const Request& r) noexcept;
 std::string_view type_name(const Response& r) noexcept;

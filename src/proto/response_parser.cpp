@@ -1,5 +1,6 @@
 #include "proto/response_parser.hpp"
 
+#include "proto/codec.hpp"
 #include "proto/limits.hpp"
 #include "proto/validate.hpp"
 
@@ -30,6 +31,9 @@ enum class Field : std::uint8_t {
   size,
   code,
   message,
+  digest,
+  chunks,
+  bitmap,
   // a GameFileDescription
   path,
   file_size,
@@ -41,7 +45,9 @@ enum class Field : std::uint8_t {
   game_size,
   downloaded,
   installed,
+  partial_version,
 };
+static_assert(static_cast<unsigned>(Field::partial_version) < 32);
 
 constexpr std::uint32_t bit(Field f) noexcept {
   return 1u << static_cast<unsigned>(f);
@@ -49,33 +55,45 @@ constexpr std::uint32_t bit(Field f) noexcept {
 
 enum class Frame : std::uint8_t { top, files, file, hashes, games, summary, skip };
 
-constexpr std::size_t kPong = 0, kGames = 1, kGame = 2, kFileData = 3, kError = 4;
+constexpr std::size_t kPong = 0, kGames = 1, kGame = 2, kFileData = 3, kError = 4, kChunkMap = 5;
 constexpr std::size_t kAnyKind = 99;
-constexpr std::array<std::string_view, 5> kTypeNames = {"Pong", "Games", "Game", "FileData",
-                                                        "Error"};
+constexpr std::array<std::string_view, 6> kTypeNames = {"Pong",     "Games", "Game",
+                                                        "FileData", "Error", "ChunkMap"};
+
+constexpr unsigned kind_bit(std::size_t kind) noexcept {
+  return 1u << kind;
+}
+constexpr unsigned kAnyKindBits = 0;
 
 struct Key {
   std::string_view name;
   Field field;
-  std::size_t kind;  // the response type that owns it (top level only)
+  unsigned kinds;  // the response types that own it (top level only); 0: every type
 };
 constexpr Key kTopKeys[] = {
-    {"type", Field::type, kAnyKind},     {"id", Field::id, kGame},
-    {"version", Field::version, kGame},  {"chunk_size", Field::chunk_size, kGame},
-    {"files", Field::files, kGame},      {"games", Field::games, kGames},
-    {"peer_id", Field::peer_id, kPong},  {"library_rev", Field::library_rev, kPong},
-    {"size", Field::size, kFileData},    {"code", Field::code, kError},
-    {"message", Field::message, kError},
+    {"type", Field::type, kAnyKindBits},
+    {"id", Field::id, kind_bit(kGame) | kind_bit(kChunkMap)},
+    {"version", Field::version, kind_bit(kGame) | kind_bit(kChunkMap)},
+    {"chunk_size", Field::chunk_size, kind_bit(kGame)},
+    {"files", Field::files, kind_bit(kGame)},
+    {"games", Field::games, kind_bit(kGames)},
+    {"peer_id", Field::peer_id, kind_bit(kPong)},
+    {"library_rev", Field::library_rev, kind_bit(kPong)},
+    {"size", Field::size, kind_bit(kFileData)},
+    {"code", Field::code, kind_bit(kError)},
+    {"message", Field::message, kind_bit(kError)},
+    {"digest", Field::digest, kind_bit(kChunkMap)},
+    {"chunks", Field::chunks, kind_bit(kChunkMap)},
+    {"bitmap", Field::bitmap, kind_bit(kChunkMap)},
 };
-constexpr Key kFileKeys[] = {{"path", Field::path, kGame},
-                             {"size", Field::file_size, kGame},
-                             {"is_dir", Field::is_dir, kGame},
-                             {"chunk_hashes", Field::chunk_hashes, kGame}};
-constexpr Key kSummaryKeys[] = {{"id", Field::game_id, kGames},
-                                {"version", Field::game_version, kGames},
-                                {"size", Field::game_size, kGames},
-                                {"downloaded", Field::downloaded, kGames},
-                                {"installed", Field::installed, kGames}};
+constexpr Key kFileKeys[] = {{"path", Field::path, 0},
+                             {"size", Field::file_size, 0},
+                             {"is_dir", Field::is_dir, 0},
+                             {"chunk_hashes", Field::chunk_hashes, 0}};
+constexpr Key kSummaryKeys[] = {
+    {"id", Field::game_id, 0},          {"version", Field::game_version, 0},
+    {"size", Field::game_size, 0},      {"downloaded", Field::downloaded, 0},
+    {"installed", Field::installed, 0}, {"partial_version", Field::partial_version, 0}};
 // Longest key any of the tables holds; longer keys are unknown without being stored.
 constexpr std::size_t kMaxKnownKey = 16;
 
@@ -91,7 +109,12 @@ constexpr std::size_t string_cap(Field f) noexcept {
       return kMaxIdLength;
     case Field::version:
     case Field::game_version:
+    case Field::partial_version:
       return kMaxVersionLength;
+    case Field::digest:
+      return 64;
+    case Field::bitmap:
+      return 2 * kMaxChunkMapBytes;
     case Field::peer_id:
       return kMaxPeerIdLength;
     case Field::message:
@@ -105,7 +128,7 @@ constexpr std::size_t string_cap(Field f) noexcept {
 
 constexpr bool is_number(Field f) noexcept {
   return f == Field::chunk_size || f == Field::library_rev || f == Field::size ||
-         f == Field::file_size || f == Field::game_size;
+         f == Field::file_size || f == Field::game_size || f == Field::chunks;
 }
 constexpr bool is_bool(Field f) noexcept {
   return f == Field::is_dir || f == Field::downloaded || f == Field::installed;
@@ -280,6 +303,11 @@ class Handler {
       case kFileData:
         if (!need({Field::size})) return errc::missing_field;
         return Response{FileData{size_}};
+      case kChunkMap:
+        if (!need({Field::id, Field::version, Field::digest, Field::chunks, Field::bitmap}))
+          return errc::missing_field;
+        return Response{
+            ChunkMap{std::move(id_), std::move(version_), digest_, chunks_, std::move(bitmap_)}};
       default:
         if (!need({Field::code, Field::message})) return errc::missing_field;
         // A code from a newer peer that we do not know is still an error: internal.
@@ -316,9 +344,15 @@ class Handler {
     for (const auto& k : table) {
       if (k.name != key_) continue;
       if (!top) return k.field;
-      if (k.kind == kAnyKind) return k.field;
+      if (k.kinds == kAnyKindBits) return k.field;
       // Once the type is known only its fields count; before, those of any expected type.
-      const bool wanted = kind_ != kAnyKind ? k.kind == kind_ : expected_.has(k.kind);
+      bool wanted = false;
+      if (kind_ != kAnyKind) {
+        wanted = (k.kinds & kind_bit(kind_)) != 0;
+      } else {
+        for (std::size_t kind = 0; kind < kTypeNames.size(); ++kind)
+          wanted |= (k.kinds & kind_bit(kind)) != 0 && expected_.has(kind);
+      }
       return wanted ? k.field : Field::unknown;
     }
     return Field::unknown;
@@ -376,6 +410,21 @@ class Handler {
         return true;
       case Field::message:
         message_ = std::move(value);
+        return true;
+      case Field::digest: {
+        auto d = Sha256::from_hex(value);
+        if (!d) return fail(ec, errc::bad_hash);
+        digest_ = *d;
+        return true;
+      }
+      case Field::bitmap: {
+        auto bytes = bytes_from_hex(value);
+        if (!bytes) return fail(ec, errc::bad_value);
+        bitmap_ = std::move(*bytes);
+        return true;
+      }
+      case Field::partial_version:
+        games_.back().partial_version = std::move(value);
         return true;
       case Field::path:
         if (auto ok = validate_relative_path(value); !ok) return fail(ec, errc::bad_path);
@@ -436,6 +485,10 @@ class Handler {
       case Field::library_rev:
         library_rev_ = u;
         return true;
+      case Field::chunks:
+        if (u > kMaxChunkHashesPerGame) return fail(ec, errc::too_many);
+        chunks_ = u;
+        return true;
       case Field::size:
         size_ = u;
         return true;
@@ -477,7 +530,9 @@ class Handler {
   std::size_t total_hashes_ = 0;
 
   std::string id_, version_, peer_id_, code_, message_;
-  std::uint64_t chunk_size_ = 0, library_rev_ = 0, size_ = 0;
+  std::uint64_t chunk_size_ = 0, library_rev_ = 0, size_ = 0, chunks_ = 0;
+  Sha256 digest_;
+  std::vector<std::uint8_t> bitmap_;
   std::vector<GameFileDescription> files_;
   std::vector<GameSummary> games_;
 };
@@ -507,6 +562,9 @@ ResponseKinds expected_responses(const Request& sent) noexcept {
     }
     ResponseKinds operator()(const GetGameFileChunk&) const {
       return ResponseKinds::of<FileData, Error>();
+    }
+    ResponseKinds operator()(const GetChunkMap&) const {
+      return ResponseKinds::of<ChunkMap, Error>();
     }
   };
   return std::visit(Visitor{}, sent);

@@ -23,7 +23,7 @@ namespace lanspread::proto {
 // A set of Response alternatives, by their index in the variant.
 class ResponseKinds {
  public:
-  static constexpr ResponseKinds all() noexcept { return ResponseKinds(0x1f); }
+  static constexpr ResponseKinds all() noexcept { return ResponseKinds(0x3f); }
   template <class... T>
   static constexpr ResponseKinds of() noexcept {
     return ResponseKinds(((1u << index_of<T>()) | ...));

@@ -135,6 +135,10 @@ result<void> validate_request(const Request& request) noexcept {
       // The file's size is known only to the server; here: non-empty, bounded, no overflow.
       return validate_range(r.offset, r.length, std::numeric_limits<std::uint64_t>::max());
     }
+    result<void> operator()(const GetChunkMap& r) const {
+      if (auto v = validate_game_id(r.game_id); !v) return v;
+      return validate_version(r.version);
+    }
   };
   return std::visit(Visitor{}, request);
 }
@@ -147,6 +151,9 @@ result<void> validate_summary(const GameSummary& s) noexcept {
     if (auto v = validate_version(s.version); !v) return v;
   } else if (!s.version.empty()) {
     if (auto v = validate_version(s.version); !v) return v;
+  }
+  if (!s.partial_version.empty()) {
+    if (auto v = validate_version(s.partial_version); !v) return v;
   }
   return {};
 }
@@ -203,6 +210,16 @@ result<void> validate_response(const Response& response) noexcept {
     result<void> operator()(const FileData&) const { return {}; }
     result<void> operator()(const Error& r) const {
       if (r.message.size() > kMaxMessageLength) return errc::bad_value;
+      return {};
+    }
+    result<void> operator()(const ChunkMap& r) const {
+      if (auto v = validate_game_id(r.id); !v) return v;
+      if (auto v = validate_version(r.version); !v) return v;
+      if (r.chunks > kMaxChunkHashesPerGame) return errc::too_many;
+      if (r.bitmap.size() != (r.chunks + 7) / 8) return errc::inconsistent;
+      // The bits past the last chunk are zero: one spelling of each map.
+      if (r.chunks % 8 != 0 && (r.bitmap.back() & (0xffu >> (r.chunks % 8))) != 0)
+        return errc::inconsistent;
       return {};
     }
   };

@@ -73,8 +73,10 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
                              std::string source, std::size_t index) {
   const ChunkRef c = st->chunks[index];
   const std::string path = st->job.manifest.files[c.file].path;
-  auto opened = co_await open(
-      *st, source, proto::GetGameFileChunk{st->job.id, path, c.offset, c.length}, c.length);
+  proto::GetGameFileChunk request{st->job.id, path, c.offset, c.length, std::nullopt};
+  // A partial source serves the version it downloads only when asked by its manifest.
+  if (st->partial_sources.contains(source)) request.digest = st->job.digest;
+  auto opened = co_await open(*st, source, std::move(request), c.length);
   if (auto* e = std::get_if<Ended>(&opened)) co_return std::move(*e);
   auto& answer = std::get<OpenResponse>(opened);
   st->session.bytes_received(id, 0, Clock::now());  // the header: the peer is alive
@@ -230,8 +232,10 @@ void Download::State::seal(const transfer::SealChunk& a) {
       if (intact) guard.sealed = true;
     }
     auto net = st->job.net;  // the state is handed over whole to the network thread
-    asio::post(net, [st = std::move(st), id = a.id, intact] {
+    asio::post(net, [st = std::move(st), id = a.id, chunk = a.chunk, intact] {
       --st->busy;
+      // Sealed: its bytes on disk are final, so other peers may have them now.
+      if (intact && st->partial) st->partial->verified.set(st->global_of[chunk]);
       st->session.chunk_sealed(id, intact, Clock::now());
       st->flush();
     });

@@ -49,11 +49,22 @@ struct Download::State : std::enable_shared_from_this<Download::State> {
   void start_chunk(const transfer::FetchChunk& a);
   void start_sentinel(const transfer::FetchSentinel& a);
   void seal(const transfer::SealChunk& a);
+  // chunk_map_requests.cpp: RefreshHave, and a partial source's bitmap in the session's terms.
+  void refresh_have(const transfer::RefreshHave& a);
+  // download_task.cpp: after the local check, what is served to others (`missing`: the chunks
+  // still to fetch; everything else but version.ini is verified on disk).
+  void offer_verified(const std::vector<ChunkRef>& missing);
+  transfer::ChunkHave have_of(const transfer::ChunkBitmap& map) const;
 
   DownloadJob job;
   transfer::DownloadSession session;
   boost::asio::steady_timer wake;
-  std::set<std::string> sources;  // offered to the session so far (and not left)
+  std::set<std::string> sources;          // offered to the session so far (and not left)
+  std::set<std::string> partial_sources;  // of those, the partial ones (swarming)
+  // Served to other peers once the local check is done (network thread only); reset when
+  // the download ends or an update's files are about to move.
+  std::shared_ptr<PartialGame> partial;
+  std::vector<std::uint64_t> global_of;  // per chunk of the session: its manifest-wide number
 
   // Set once the local check is done, then only read (also on the disk pool).
   std::vector<ChunkRef> chunks;

@@ -156,6 +156,8 @@ void Download::State::flush() {
               }
             } else if constexpr (std::is_same_v<T, transfer::SealChunk>) {
               seal(act);
+            } else if constexpr (std::is_same_v<T, transfer::RefreshHave>) {
+              refresh_have(act);
             } else if constexpr (std::is_same_v<T, transfer::ReportProgress>) {
               if (job.progress) job.progress(act.progress);
             } else if constexpr (std::is_same_v<T, transfer::Fail>) {
@@ -170,6 +172,28 @@ void Download::State::flush() {
   notify();
 }
 
+void Download::State::offer_verified(const std::vector<ChunkRef>& missing) {
+  auto manifest = std::make_shared<const proto::Game>(job.manifest);
+  std::vector<std::filesystem::path> roots;
+  for (std::size_t i = 0; i < job.manifest.files.size(); ++i)
+    roots.push_back(staging && staged[i] ? staging->files() : job.root);
+  partial = std::make_shared<PartialGame>(job.id, job.digest, manifest, std::move(roots));
+  // Every chunk not to fetch is right on disk already, except version.ini, which comes last.
+  global_of.clear();
+  std::vector<bool> missing_global(partial->verified.size(), false);
+  for (const auto& c : missing) {
+    global_of.push_back(partial->numbering.index(c.file, c.offset));
+    missing_global[global_of.back()] = true;
+  }
+  for (std::size_t i = 0; i < job.manifest.files.size(); ++i) {
+    if (!is_sentinel(job.manifest.files[i])) continue;
+    for (std::size_t c = 0; c < job.manifest.files[i].chunk_hashes.size(); ++c)
+      missing_global[partial->numbering.first(i) + c] = true;
+  }
+  for (std::uint64_t i = 0; i < missing_global.size(); ++i)
+    if (!missing_global[i]) partial->verified.set(i);
+}
+
 Download::Download(DownloadJob job) : st_(std::make_shared<State>(std::move(job))) {}
 Download::~Download() = default;
 
@@ -177,13 +201,19 @@ const proto::Game& Download::manifest() const {
   return st_->job.manifest;
 }
 
+const proto::Sha256& Download::digest() const {
+  return st_->job.digest;
+}
+
 bool Download::has_source(const std::string& peer) const {
   return st_->sources.contains(peer);
 }
 
 void Download::source_joined(const std::string& peer) {
-  if (!st_->sources.insert(peer).second) return;
-  st_->session.source_joined(peer, Clock::now());
+  // A partial source that joins as full has finished its download.
+  const bool was_partial = st_->partial_sources.erase(peer) > 0;
+  if (!st_->sources.insert(peer).second && !was_partial) return;
+  st_->session.source_joined(peer, std::nullopt, Clock::now());
   st_->flush();
 }
 
@@ -192,7 +222,24 @@ void Download::source_answered(const std::string& peer) {
   if (st_->session.source_answered(peer, Clock::now())) st_->flush();
 }
 
+void Download::partial_source_joined(const std::string& peer, const transfer::ChunkBitmap& have) {
+  if (st_->sources.contains(peer)) return;  // known already (full, or refreshed by the session)
+  st_->sources.insert(peer);
+  st_->partial_sources.insert(peer);
+  st_->session.source_joined(peer, st_->have_of(have), Clock::now());
+  st_->flush();
+}
+
+bool Download::has_partial_source(const std::string& peer) const {
+  return st_->partial_sources.contains(peer);
+}
+
+std::shared_ptr<const PartialGame> Download::partial() const {
+  return st_->partial;
+}
+
 void Download::source_left(const std::string& peer) {
+  st_->partial_sources.erase(peer);
   if (st_->sources.erase(peer) == 0) return;
   st_->session.source_left(peer, Clock::now());
   st_->flush();
@@ -254,6 +301,8 @@ awaitable<DownloadOutcome> Download::run() {
         sizes.push_back(c.length);
         st->guards.push_back(std::make_unique<ChunkGuard>());
       }
+      st->offer_verified(p.chunks);
+      if (st->job.offer_changed) st->job.offer_changed();
       st->chunks = std::move(p.chunks);
       st->files = std::make_shared<transfer::FileCache>(
           st->staging ? st->staging->files() : st->job.root, st->job.settings.open_files);
@@ -274,6 +323,9 @@ awaitable<DownloadOutcome> Download::run() {
   }
 
   out.report = {st->session.network_bytes(), st->session.reused_bytes()};
+  // An update's staged files are about to move (or the download failed): stop serving them.
+  // A download written in place keeps serving its chunks while it commits.
+  if (st->staging || !st->finished) st->partial.reset();
   if (st->finished) {
     if (st->staging && st->job.before_swap) st->job.before_swap();
     const auto committed = co_await asio::co_spawn(
@@ -332,6 +384,7 @@ awaitable<DownloadOutcome> Download::run() {
         co_return;
       },
       use_awaitable);
+  st->partial.reset();
   co_return out;
 }
 

@@ -15,6 +15,8 @@
 
 #include "proto/messages.hpp"
 #include "runtime/traffic_meter.hpp"
+#include "runtime/partial_game.hpp"
+#include "transfer/chunk_map.hpp"
 #include "transfer/download_progress.hpp"
 #include "transfer/download_settings.hpp"
 #include "transfer/error.hpp"
@@ -39,6 +41,7 @@ struct DownloadReport {
 struct DownloadJob {
   std::string id;
   proto::Game manifest;
+  proto::Sha256 digest;  // manifest_digest(manifest): how partial sources name it
   std::vector<std::string> sources;
   std::filesystem::path root;
   boost::asio::any_io_executor net;
@@ -55,6 +58,9 @@ struct DownloadJob {
   std::function<void()> before_swap;
   // Counts the payload bytes received from each source (null: not counted).
   std::shared_ptr<TrafficMeter> traffic;
+  // Network thread, when what the download serves to others appears (after the local check):
+  // the runtime tells its peers (swarming).
+  std::function<void()> offer_changed;
 };
 
 struct DownloadOutcome {
@@ -82,7 +88,16 @@ class Download {
   // A source answered again (a ping, a game list): taken back if it was dropped for failing
   // and its back-off is over.
   void source_answered(const std::string& peer);
+  // A peer that downloads the same version with the same manifest (swarming): a source of the
+  // chunks set in `have` (the manifest's numbering), refreshed while chunks are fetched. A
+  // partial source that joins again as full (source_joined) has finished.
+  void partial_source_joined(const std::string& peer, const transfer::ChunkBitmap& have);
+  bool has_partial_source(const std::string& peer) const;
+  // What this download serves to others: its verified chunks. Null before the local check,
+  // after the download ended, and while an update's files are swapped in.
+  std::shared_ptr<const PartialGame> partial() const;
   const proto::Game& manifest() const;
+  const proto::Sha256& digest() const;
   bool has_source(const std::string& peer) const;
 
   struct State;

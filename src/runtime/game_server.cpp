@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <memory>
+#include <algorithm>
 #include <optional>
 
 namespace lanspread::runtime {
@@ -107,6 +108,8 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
   };
 
   std::optional<proto::Response> answer;
+  std::shared_ptr<const PartialGame> partial;  // keeps `file` alive while it is sent
+  std::filesystem::path partial_root;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
   std::visit(
@@ -115,7 +118,16 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
         if constexpr (std::is_same_v<T, proto::Ping>) {
           answer = proto::Pong{config_.peer_id, revision_()};
         } else if constexpr (std::is_same_v<T, proto::ListGames>) {
-          answer = proto::Games{lib ? lib->summaries() : std::vector<proto::GameSummary>{}};
+          answer = proto::Games{with_partials(
+              lib ? lib->summaries() : std::vector<proto::GameSummary>{}, partials())};
+        } else if constexpr (std::is_same_v<T, proto::GetChunkMap>) {
+          const auto p = find_partial(partials(), r.game_id, r.digest);
+          if (p && p->manifest->version == r.version) {
+            answer = p->chunk_map();
+          } else {
+            answer = error(proto::WireErrorCode::not_found,
+                           "no download of '" + r.game_id + "' " + r.version + " here");
+          }
         } else if constexpr (std::is_same_v<T, proto::GetGame>) {
           if (find_game(r.id)) {
             answer = *game->manifest;
@@ -124,6 +136,21 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
                 error(proto::WireErrorCode::not_found, "no downloaded game '" + r.id + "' here");
           }
         } else {
+          if constexpr (std::is_same_v<T, proto::GetGameFileChunk>) {
+            if (r.digest) {  // a chunk of the version with this manifest, verified here
+              partial = find_partial(partials(), r.game_id, *r.digest);
+              file =
+                  partial ? partial->servable(r.path, r.offset, r.length, partial_root) : nullptr;
+              if (file == nullptr) {
+                answer = error(proto::WireErrorCode::not_found,
+                               "no verified chunk of '" + r.path + "' at " +
+                                   std::to_string(r.offset) + " here");
+              }
+              offset = r.offset;
+              length = r.length;
+              return;
+            }
+          }
           if (!find_game(r.game_id)) {
             answer = error(proto::WireErrorCode::not_found,
                            "no downloaded game '" + r.game_id + "' here");
@@ -161,7 +188,34 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
     (void)stream.finish();
     co_return;
   }
-  co_await send_file(stream, owner, client, game->root, *file, offset, length);
+  co_await send_file(stream, owner, client, partial ? partial_root : game->root, *file, offset,
+                     length);
+}
+
+std::vector<std::shared_ptr<const PartialGame>> GameServer::partials() const {
+  return partial_ ? partial_() : std::vector<std::shared_ptr<const PartialGame>>{};
+}
+
+std::shared_ptr<const PartialGame> GameServer::find_partial(
+    const std::vector<std::shared_ptr<const PartialGame>>& all, const std::string& id,
+    const proto::Sha256& digest) {
+  for (const auto& p : all)
+    if (p->id == id && p->digest == digest) return p;
+  return nullptr;
+}
+
+std::vector<proto::GameSummary> GameServer::with_partials(
+    std::vector<proto::GameSummary> games,
+    const std::vector<std::shared_ptr<const PartialGame>>& all) {
+  for (const auto& p : all) {
+    if (p->complete) continue;
+    auto it =
+        std::find_if(games.begin(), games.end(), [&](const auto& g) { return g.id == p->id; });
+    if (it == games.end())
+      it = games.insert(games.end(), proto::GameSummary{p->id, "", 0, false, false, {}});
+    it->partial_version = p->manifest->version;
+  }
+  return games;
 }
 
 const proto::GameFileDescription* GameServer::lookup(

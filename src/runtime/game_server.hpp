@@ -11,6 +11,7 @@
 #include "library/scan.hpp"
 #include "runtime/open_file_cache.hpp"
 #include "runtime/traffic_meter.hpp"
+#include "runtime/partial_game.hpp"
 #include "transport/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -53,6 +54,8 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
  public:
   using LibraryProvider = std::function<std::shared_ptr<const library::LocalLibrary>()>;
   using RevisionProvider = std::function<std::uint64_t()>;
+  // The versions this peer is downloading (and recently completed ones), for swarming.
+  using PartialProvider = std::function<std::vector<std::shared_ptr<const PartialGame>>()>;
 
   // `net` is the network thread's executor; `disk` runs blocking file reads.
   GameServer(GameServerConfig config, asio::any_io_executor net, asio::any_io_executor disk,
@@ -66,10 +69,20 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
                                std::string client = {});
 
   const ServerStats& stats() const { return stats_; }
+  // Call before serving. Without a provider no partial version is offered.
+  void set_partial_games(PartialProvider provider) { partial_ = std::move(provider); }
 
  private:
   const proto::GameFileDescription* lookup(const std::shared_ptr<const library::LocalLibrary>& lib,
                                            const library::LocalGame& game, const std::string& path);
+  std::vector<std::shared_ptr<const PartialGame>> partials() const;
+  static std::shared_ptr<const PartialGame> find_partial(
+      const std::vector<std::shared_ptr<const PartialGame>>& all, const std::string& id,
+      const proto::Sha256& digest);
+  // The library's summaries, each game being downloaded marked with its partial_version.
+  static std::vector<proto::GameSummary> with_partials(
+      std::vector<proto::GameSummary> games,
+      const std::vector<std::shared_ptr<const PartialGame>>& all);
   asio::awaitable<void> send_file(transport::Stream& stream, const void* owner,
                                   const std::string& client,
                                   std::filesystem::path root,
@@ -86,6 +99,7 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
   asio::any_io_executor disk_;
   LibraryProvider library_;
   RevisionProvider revision_;
+  PartialProvider partial_;
   ServerStats stats_;
   OpenFileCache files_;
   boost::system::error_code ignored_;

@@ -54,6 +54,9 @@ class LibraryMonitor : public std::enable_shared_from_this<LibraryMonitor> {
   std::shared_ptr<const library::LocalLibrary> snapshot() const { return snapshot_; }
   // Changes whenever the library content that peers see changes.
   std::uint64_t revision() const { return revision_; }
+  // Moves the revision on for a change the scan does not see (what the game server offers
+  // beside the scanned library), so peers refetch the game list.
+  void bump_revision() { ++revision_; }
   std::uint64_t scans() const { return scans_; }
 
  private:

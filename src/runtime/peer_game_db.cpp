@@ -118,6 +118,17 @@ std::vector<std::string> PeerGameDB::peers_with(const std::string& game_id,
   return out;
 }
 
+std::vector<std::string> PeerGameDB::partial_peers(const std::string& game_id,
+                                                   const std::string& version) const {
+  std::vector<std::string> out;
+  for (const auto& [id, p] : peers_) {
+    auto g = p.games.find(game_id);
+    if (!version.empty() && g != p.games.end() && g->second.partial_version == version)
+      out.push_back(id);
+  }
+  return out;
+}
+
 std::optional<GameAvailability> PeerGameDB::game(const std::string& game_id) const {
   GameAvailability a;
   a.id = game_id;
@@ -126,6 +137,8 @@ std::optional<GameAvailability> PeerGameDB::game(const std::string& game_id) con
     auto g = p.games.find(game_id);
     if (g == p.games.end()) continue;
     any = true;
+    if (!g->second.partial_version.empty())
+      a.partial_by_version[g->second.partial_version].push_back(id);
     if (!g->second.downloaded || g->second.version.empty()) continue;
     a.peers_by_version[g->second.version].push_back(id);
   }

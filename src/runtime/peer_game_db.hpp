@@ -37,6 +37,9 @@ struct GameAvailability {
   std::vector<std::string> latest_peers;  // peers that can serve the latest version
   std::map<std::string, std::vector<std::string>> peers_by_version;
   std::uint64_t size = 0;  // of the latest version, as reported
+  // Peers downloading a version (swarming): sources of its verified chunks, never counted
+  // as holders (not in latest_peers or peers_by_version, never asked for a manifest).
+  std::map<std::string, std::vector<std::string>> partial_by_version;
 };
 
 class PeerGameDB {
@@ -72,6 +75,9 @@ class PeerGameDB {
 
   std::optional<std::string> latest_version(const std::string& game_id) const;
   std::vector<std::string> peers_with(const std::string& game_id, const std::string& version) const;
+  // Peers that say they are downloading `version` of the game (GameSummary::partial_version).
+  std::vector<std::string> partial_peers(const std::string& game_id,
+                                         const std::string& version) const;
   std::vector<GameAvailability> games() const;
   std::optional<GameAvailability> game(const std::string& game_id) const;
 

@@ -1,10 +1,12 @@
 #include "runtime/peer_runtime_impl.hpp"
 
+#include "runtime/chunk_map_requests.hpp"
 #include "transfer/update_commit.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <random>
 
 namespace lanspread::runtime {
 
@@ -117,12 +119,17 @@ awaitable<void> PeerRuntime::download(std::string id, OperationKind kind) {
   DownloadJob job;
   job.id = id;
   job.manifest = merged->manifest;
+  job.digest = co_await asio::co_spawn(
+      disk_, [m = &job.manifest]() -> awaitable<proto::Sha256> { co_return manifest_digest(*m); },
+      use_awaitable);
   job.sources = merged->agreeing;
   job.root = config_.games_dir / id;
   job.net = io_.get_executor();
   job.disk = disk_.get_executor();
   job.settings = config_.download;
   job.traffic = config_.traffic;
+  // Each downloader starts on other chunks than its peers, so they have chunks to trade.
+  if (job.settings.planner.seed == 0) job.settings.planner.seed = std::random_device{}() | 1u;
   std::weak_ptr<PeerRuntime> weak = weak_from_this();
   job.connect = [weak](std::string peer)
       -> awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> {
@@ -156,11 +163,31 @@ awaitable<void> PeerRuntime::download(std::string id, OperationKind kind) {
     swapping.manifest.reset();
     self->monitor_->update(id, std::move(swapping));
   };
+  job.offer_changed = [weak] {
+    if (auto self = weak.lock()) self->announce_partial_change();
+  };
   job.stop = stop;
   auto download = std::make_shared<Download>(std::move(job));
   downloads_[id] = download;
+  completed_.erase(id);
+  // Swarming: peers that download the same version are sources of what they hold, and we of
+  // what we hold once the local check is done (offer_changed).
+  for (const auto& peer : peers_.partial_peers(id, download->manifest().version))
+    offer_partial(peer, id, download);
   auto result = co_await download->run();
   downloads_.erase(id);
+  if (!result.error) {
+    // Peers that fetch this version from us as a partial source keep being served by digest.
+    std::vector<std::filesystem::path> roots(download->manifest().files.size(),
+                                             config_.games_dir / id);
+    auto done = std::make_shared<PartialGame>(
+        id, download->digest(), std::make_shared<const proto::Game>(download->manifest()),
+        std::move(roots));
+    for (std::uint64_t i = 0; i < done->verified.size(); ++i) done->verified.set(i);
+    done->complete = true;
+    completed_[id] = std::move(done);
+  }
+  announce_partial_change();
   // Rescan before reporting, so the library is current when the end is announced.
   auto rescanned = co_await asio::co_spawn(
       disk_,
@@ -185,10 +212,17 @@ void PeerRuntime::offer_to_downloads(const std::string& peer) {
     const auto holders = peers_.peers_with(game, manifest.version);
     const bool offers = std::find(holders.begin(), holders.end(), peer) != holders.end();
     if (!offers) {
+      const auto partial = peers_.partial_peers(game, manifest.version);
+      if (std::find(partial.begin(), partial.end(), peer) != partial.end()) {
+        // Downloading the same version: a source of what it holds, if its manifest is ours.
+        if (!download->has_source(peer)) offer_partial(peer, game, download);
+        continue;
+      }
       download->source_left(peer);  // it moved on to another version, or dropped the game
       continue;
     }
-    if (download->has_source(peer)) {
+    // A partial source that now holds the whole version becomes a full one.
+    if (download->has_source(peer) && !download->has_partial_source(peer)) {
       download->source_answered(peer);
       continue;
     }
@@ -208,6 +242,46 @@ void PeerRuntime::offer_to_downloads(const std::string& peer) {
         },
         asio::detached);
   }
+}
+
+void PeerRuntime::offer_partial(const std::string& peer, const std::string& game,
+                                std::shared_ptr<Download> download) {
+  asio::co_spawn(
+      io_,
+      [self = shared_from_this(), peer, game,
+       weak = std::weak_ptr<Download>(download)]() -> awaitable<void> {
+        auto conn = co_await self->connect(peer);
+        auto running = weak.lock();
+        if (!conn || !running) co_return;
+        // The map is asked by our manifest's digest: a peer downloading other files of the
+        // same version answers not_found and is not a source.
+        const proto::Game manifest = running->manifest();
+        const proto::Sha256 digest = running->digest();
+        running.reset();
+        auto map =
+            co_await ask_chunk_map(*conn, game, manifest, digest, self->config_.request_timeout);
+        running = weak.lock();
+        if (running && map) running->partial_source_joined(peer, *map);
+      },
+      asio::detached);
+}
+
+std::vector<std::shared_ptr<const PartialGame>> PeerRuntime::partial_games() const {
+  std::vector<std::shared_ptr<const PartialGame>> out;
+  for (const auto& [id, d] : downloads_)
+    if (auto p = d->partial()) out.push_back(std::move(p));
+  const auto lib = monitor_ ? monitor_->snapshot() : nullptr;
+  for (const auto& [id, p] : completed_) {
+    // Only while the library still holds exactly that version.
+    const library::LocalGame* g = lib ? lib->find(id) : nullptr;
+    if (g != nullptr && g->downloaded && g->version == p->manifest->version) out.push_back(p);
+  }
+  return out;
+}
+
+void PeerRuntime::announce_partial_change() {
+  monitor_->bump_revision();
+  if (discovery_) discovery_->update_rev(monitor_->revision());
 }
 
 void PeerRuntime::withdraw_from_downloads(const std::string& peer) {

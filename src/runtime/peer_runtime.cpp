@@ -98,6 +98,10 @@ boost::system::result<void> PeerRuntime::start() {
         auto self = weak.lock();
         return self ? self->monitor_->revision() : 0;
       });
+  server_->set_partial_games([weak] {
+    auto self = weak.lock();
+    return self ? self->partial_games() : std::vector<std::shared_ptr<const PartialGame>>{};
+  });
 
   // Blocking, like the recovery above: the network thread is not running yet.
   std::vector<std::string> stored;
@@ -432,12 +436,7 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(
     } else if (auto* g = std::get_if<proto::Game>(&*r); g && g->version == *latest) {
       auto game = std::make_shared<proto::Game>(std::move(*g));
       const auto digest = co_await asio::co_spawn(
-          disk_,
-          [game]() -> awaitable<proto::Sha256> {
-            const std::string text = proto::encode_response(*game);
-            co_return library::sha256(
-                {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
-          },
+          disk_, [game]() -> awaitable<proto::Sha256> { co_return manifest_digest(*game); },
           use_awaitable);
       digests[peer] = digest;
       vote.add(peer, digest, std::move(*game));

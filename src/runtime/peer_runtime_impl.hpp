@@ -194,6 +194,17 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   };
   std::map<std::string, RunningOperation> operations_;
   std::map<std::string, std::shared_ptr<Download>> downloads_;  // by game id, while running
+  // Swarming: versions completed by a download, still served by their manifest digest to the
+  // peers that fetched them from us as a partial source (until the game is downloaded anew).
+  std::map<std::string, std::shared_ptr<const PartialGame>> completed_;
+  // What the game server offers by manifest digest: running downloads and completed_.
+  std::vector<std::shared_ptr<const PartialGame>> partial_games() const;
+  // A running download of `game` learns the chunk map of a partial peer and takes it.
+  void offer_partial(const std::string& peer, const std::string& game,
+                     std::shared_ptr<Download> download);
+  // The local library's revision moved for a reason the scan cannot see (a download starts
+  // or ends and its partial version is offered or withdrawn): peers refetch our list.
+  void announce_partial_change();
   std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
   DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;

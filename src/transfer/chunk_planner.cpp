@@ -21,6 +21,7 @@ ChunkPlanner::ChunkPlanner(std::vector<std::uint64_t> sizes, const std::vector<S
   for (const auto& s : sources) add_source(s);
   if (config_.slots == 0) config_.slots = 1;
   if (config_.max_copies == 0) config_.max_copies = 1;
+  if (config_.swarm_full_slots == 0) config_.swarm_full_slots = 1;
 }
 
 void ChunkPlanner::add_source(const SourceId& source) {
@@ -169,7 +170,10 @@ void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, 
     progress = false;
     for (auto& [id, s] : sources_) {
       if (s.have.has_value() != partial_phase) continue;
-      if (s.dropped || s.backoff_until > now || s.running.size() >= config_.slots) continue;
+      const std::size_t slots = !s.have && partial_sources_ > 0
+                                    ? std::min(config_.slots, config_.swarm_full_slots)
+                                    : config_.slots;
+      if (s.dropped || s.backoff_until > now || s.running.size() >= slots) continue;
       // Without partial sources every chunk is equally rare: the queue's order decides.
       std::optional<ChunkIndex> c = partial_sources_ == 0 ? pop_queue() : pick_rarest(s);
       bool duplicate = false;

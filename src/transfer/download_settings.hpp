@@ -18,6 +18,10 @@ struct PlannerConfig {
   // Non-zero: the initial chunk order is shuffled with this seed, so downloaders of the same
   // game start on different chunks and can trade them (swarming). Zero keeps file order.
   std::uint64_t seed = 0;
+  // Requests in flight per full source while a usable partial source exists (swarming): the
+  // seeders' uplink is shared by every downloader, so each asks it for few chunks at a time
+  // and those are the rarest; the rest comes from the other downloaders.
+  std::size_t swarm_full_slots = 2;
 };
 
 struct DownloadSettings {

@@ -17,9 +17,13 @@ Sha256 digest(std::uint8_t fill) {
 // Guards against a message changing in transit through encode + decode (a codec asymmetry
 // would make peers of the same version unable to talk).
 TEST(Codec, EveryRequestRoundTrips) {
-  const Request requests[] = {Ping{}, ListGames{}, GetGame{"xonotic"},
+  const Request requests[] = {Ping{},
+                              ListGames{},
+                              GetGame{"xonotic"},
                               GetGameFileData{"xonotic", "data/a.pk3"},
-                              GetGameFileChunk{"xonotic", "data/a.pk3", 8 * kMiB, 8 * kMiB}};
+                              GetGameFileChunk{"xonotic", "data/a.pk3", 8 * kMiB, 8 * kMiB, {}},
+                              GetGameFileChunk{"xonotic", "data/a.pk3", 0, 10, digest(0x5a)},
+                              GetChunkMap{"xonotic", "0.8.6", digest(0x5a)}};
   for (const auto& r : requests) {
     auto decoded = decode_request(encode_request(r));
     ASSERT_TRUE(decoded) << type_name(r) << ": " << decoded.error().message();
@@ -34,15 +38,43 @@ TEST(Codec, EveryResponseRoundTrips) {
   game.files.push_back({"data/a.pk3", 10, false, {digest(0xab)}});
   game.files.push_back({"empty.txt", 0, false, {}});
   const Response responses[] = {Pong{"peer-1", 7},
-                                Games{{GameSummary{"xonotic", "0.8.6", 10, true, false},
-                                       GameSummary{"0ad", "", 0, false, false}}},
-                                game, FileData{1234},
-                                Error{WireErrorCode::not_found, "no such game"}};
+                                Games{{GameSummary{"xonotic", "0.8.6", 10, true, false, {}},
+                                       GameSummary{"0ad", "", 0, false, false, {}},
+                                       GameSummary{"warsow", "", 0, false, false, "2.1"}}},
+                                game,
+                                FileData{1234},
+                                Error{WireErrorCode::not_found, "no such game"},
+                                ChunkMap{"xonotic", "0.8.6", digest(0x5a), 10, {0xff, 0x40}}};
   for (const auto& r : responses) {
     auto decoded = decode_response(encode_response(r));
     ASSERT_TRUE(decoded) << type_name(r) << ": " << decoded.error().message();
     EXPECT_EQ(*decoded, r);
   }
+}
+
+// Guards against a chunk map that does not fit its own count being taken for one (swarming):
+// the bitmap must have exactly ceil(chunks / 8) bytes, with the unused bits zero, in
+// lowercase hex; and an answer for another digest does not answer the request.
+TEST(Codec, ChunkMapsAreCheckedAgainstTheirCount) {
+  const std::string d = digest(0x5a).hex();
+  auto map = [&](std::string chunks, std::string bitmap) {
+    return R"({"type":"ChunkMap","id":"x","version":"1","digest":")" + d + R"(","chunks":)" +
+           chunks + R"(,"bitmap":")" + bitmap + R"("})";
+  };
+  EXPECT_TRUE(decode_response(map("10", "ffc0")));
+  EXPECT_EQ(decode_response(map("10", "ff")).error(), errc::inconsistent);      // too short
+  EXPECT_EQ(decode_response(map("10", "ffc000")).error(), errc::inconsistent);  // too long
+  EXPECT_EQ(decode_response(map("10", "ffe0")).error(), errc::inconsistent);    // bit 11 set
+  EXPECT_EQ(decode_response(map("10", "FFC0")).error(), errc::bad_value);       // uppercase
+  EXPECT_EQ(decode_response(map("10", "ffc")).error(), errc::bad_value);        // odd
+  EXPECT_EQ(decode_response(map("99999999", "")).error(), errc::too_many);
+  const GetChunkMap asked{"x", "1", digest(0x5a)};
+  EXPECT_TRUE(decode_response_to(asked, map("10", "ffc0")));
+  const GetChunkMap other{"x", "1", digest(0x11)};
+  EXPECT_EQ(decode_response_to(other, map("10", "ffc0")).error(), errc::unexpected_response);
+  // A GetGameFileChunk with a digest that is not one is refused.
+  EXPECT_FALSE(decode_request(
+      R"({"type":"GetGameFileChunk","game_id":"x","path":"a","offset":0,"length":1,"digest":"zz"})"));
 }
 
 // Guards against hostile or broken JSON crashing the decoder or being half-accepted.
@@ -96,7 +128,7 @@ TEST(Codec, ManifestWithBadHashIsRefused) {
 // manifest in reply to a chunk request).
 TEST(Codec, ResponseMustAnswerTheRequest) {
   const Request get_game = GetGame{"xonotic"};
-  const Request chunk = GetGameFileChunk{"xonotic", "a", 0, 100};
+  const Request chunk = GetGameFileChunk{"xonotic", "a", 0, 100, {}};
   const std::string game_json = encode_response(Game{"xonotic", "1", kDefaultChunkSize, {}});
   const std::string other_game = encode_response(Game{"0ad", "1", kDefaultChunkSize, {}});
   EXPECT_TRUE(decode_response_to(get_game, game_json));

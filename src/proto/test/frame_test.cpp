@@ -54,7 +54,7 @@ TEST(Frame, CapsDependOnTheRequest) {
   EXPECT_EQ(response_frame_cap(GetGame{"x"}), kMaxManifestFrame);
   EXPECT_EQ(response_frame_cap(ListGames{}), kMaxGamesFrame);
   EXPECT_EQ(response_frame_cap(Ping{}), kMaxResponseFrame);
-  EXPECT_EQ(response_frame_cap(GetGameFileChunk{"x", "a", 0, 1}), kMaxResponseFrame);
+  EXPECT_EQ(response_frame_cap(GetGameFileChunk{"x", "a", 0, 1, {}}), kMaxResponseFrame);
   EXPECT_FALSE(encode_frame(std::string(kMaxRequestFrame + 1, ' '), kMaxRequestFrame));
 }
 
@@ -66,7 +66,8 @@ TEST(Frame, LargestGameListFitsTheGamesCap) {
   for (std::size_t i = 0; i < kMaxGames; ++i) {
     std::string id = std::to_string(i);
     id.resize(kMaxIdLength, 'x');
-    games.games.push_back({id, std::string(kMaxVersionLength, '"'), ~0ULL, false, false});
+    games.games.push_back({id, std::string(kMaxVersionLength, '"'), ~0ULL, false, false,
+                           std::string(kMaxVersionLength, '"')});
   }
   auto framed = frame_response(games);
   ASSERT_TRUE(framed) << framed.error().message();

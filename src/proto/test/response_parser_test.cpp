@@ -270,14 +270,14 @@ TEST(ResponseReader, RefusesWhatDoesNotAnswerTheRequest) {
   }
   {
     ResponseReader r(ListGames{});
-    const std::string header("\x00\x40\x00\x01", 4);  // 4 MiB + 1
+    const std::string header("\x00\x70\x00\x01", 4);  // 7 MiB + 1
     auto used = feed(r, header);
     ASSERT_FALSE(used);
     EXPECT_EQ(used.error(), errc::frame_too_large);
   }
   {
     // The raw bytes after a FileData frame are left for the caller; a cut frame is reported.
-    ResponseReader r(GetGameFileChunk{"xonotic", "a", 0, 5});
+    ResponseReader r(GetGameFileChunk{"xonotic", "a", 0, 5, {}});
     auto framed = frame_response(FileData{5});
     ASSERT_TRUE(framed);
     auto used = feed(r, *framed + "HELLO");

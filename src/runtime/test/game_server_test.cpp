@@ -178,12 +178,69 @@ TEST_F(GameServerTest, ServesPingListManifestAndBytes) {
     for (std::size_t i = 0; i < big->chunk_hashes.size(); ++i) {
       const std::uint64_t off = i * manifest.chunk_size;
       const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, big->size - off);
-      auto chunk = co_await ask(c, proto::GetGameFileChunk{"alpha", "data/big.bin", off, len});
+      auto chunk = co_await ask(c, proto::GetGameFileChunk{"alpha", "data/big.bin", off, len, {}});
       EXPECT_FALSE(chunk.error) << chunk.error.message();
       EXPECT_EQ(library::sha256(chunk.bytes), big->chunk_hashes[i]) << i;
     }
     auto whole = co_await ask(c, proto::GetGameFileData{"alpha", "small.txt"});
     EXPECT_EQ(std::string(whole.bytes.begin(), whole.bytes.end()), "hello");
+  });
+}
+
+// Guards against a downloader serving what it has not verified (swarming): a game being
+// downloaded is listed with its partial version, its chunk map is given only for its own
+// manifest digest, and only whole chunks the map has are served, by that digest.
+TEST_F(GameServerTest, ServesOnlyVerifiedChunksOfAPartialGame) {
+  run([&](GameServer& server, std::shared_ptr<transport::Connection> c) -> awaitable<void> {
+    auto manifest = std::make_shared<proto::Game>(*lib_->find("alpha")->manifest);
+    manifest->id = "beta";
+    manifest->version = "6";
+    std::size_t big = 0;
+    while (manifest->files[big].path != "data/big.bin") ++big;
+    proto::Sha256 digest = manifest_digest(*manifest);
+    auto partial = std::make_shared<PartialGame>(
+        "beta", digest, manifest,
+        std::vector<fs::path>(manifest->files.size(), games_.path() / "alpha"));
+    partial->verified.set(partial->numbering.index(big, 65536));  // chunk 1 of big.bin
+    server.set_partial_games(
+        [partial] { return std::vector<std::shared_ptr<const PartialGame>>{partial}; });
+
+    auto games = co_await ask(c, proto::ListGames{});
+    EXPECT_TRUE(games.response);
+    if (!games.response) co_return;
+    bool listed = false;
+    for (const auto& g : std::get<proto::Games>(*games.response).games)
+      listed |= g.id == "beta" && g.partial_version == "6" && !g.downloaded;
+    EXPECT_TRUE(listed);
+
+    auto map = co_await ask(c, proto::GetChunkMap{"beta", "6", digest});
+    EXPECT_TRUE(map.response && std::holds_alternative<proto::ChunkMap>(*map.response));
+    if (map.response && std::holds_alternative<proto::ChunkMap>(*map.response)) {
+      const auto& m = std::get<proto::ChunkMap>(*map.response);
+      EXPECT_EQ(m.chunks, partial->numbering.total());
+      EXPECT_EQ(m.bitmap, partial->verified.bytes());
+    }
+    proto::Sha256 other = digest;
+    other.bytes[0] ^= 1;
+    auto not_ours = co_await ask(c, proto::GetChunkMap{"beta", "6", other});
+    EXPECT_TRUE(not_ours.response && std::holds_alternative<proto::Error>(*not_ours.response));
+
+    const std::uint64_t cs = manifest->chunk_size;
+    auto held = co_await ask(c, proto::GetGameFileChunk{"beta", "data/big.bin", cs, cs, digest});
+    EXPECT_FALSE(held.error) << held.error.message();
+    EXPECT_EQ(library::sha256(held.bytes), manifest->files[big].chunk_hashes[1]);
+    const proto::GetGameFileChunk refused[] = {
+        {"beta", "data/big.bin", 0, cs, digest},       // not verified
+        {"beta", "data/big.bin", cs, cs / 2, digest},  // part of a chunk
+        {"beta", "data/big.bin", cs + 1, cs, digest},  // not a chunk's offset
+        {"beta", "data/big.bin", cs, cs, other},       // another manifest
+        {"beta", "data/big.bin", cs, cs, {}},          // beta is not downloaded here
+    };
+    for (const auto& r : refused) {
+      auto reply = co_await ask(c, r);
+      EXPECT_TRUE(reply.response && std::holds_alternative<proto::Error>(*reply.response))
+          << proto::encode_request(r);
+    }
   });
 }
 
@@ -209,9 +266,9 @@ TEST_F(GameServerTest, RefusesHostileRequests) {
     EXPECT_EQ(co_await refused(proto::GetGame{"beta"}), W::not_found);
     EXPECT_EQ(co_await refused(proto::GetGameFileData{"alpha", "nothere.txt"}), W::not_found);
     EXPECT_EQ(co_await refused(proto::GetGameFileData{"alpha", "data"}), W::not_found);
-    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 5, 1}),
+    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 5, 1, {}}),
               W::bad_request);
-    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 0, 6}),
+    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 0, 6, {}}),
               W::bad_request);
     // A symlink swapped in after the scan is not followed.
     fs::remove(games_ / "alpha/small.txt");
@@ -285,7 +342,7 @@ TEST_F(GameServerTest, HostileClientDoesNotDisturbAWellBehavedPeer) {
             for (auto& ch : junk) ch = static_cast<char>(rng());
             const proto::Request variants[] = {
                 proto::GetGameFileData{"alpha", "../../etc/passwd"},
-                proto::GetGameFileChunk{"alpha", "data/big.bin", ~0ULL - 5, 10},
+                proto::GetGameFileChunk{"alpha", "data/big.bin", ~0ULL - 5, 10, {}},
                 proto::GetGameFileData{"alpha", "local/save.dat"}, proto::GetGame{"beta"}};
             if (i % 3 == 0) {
               (void)co_await ask_raw(hostile, *proto::encode_frame(junk, 1 << 20), proto::Ping{});
@@ -304,7 +361,7 @@ TEST_F(GameServerTest, HostileClientDoesNotDisturbAWellBehavedPeer) {
       for (const auto& f : manifest.files) {
         if (f.is_dir || f.size == 0) continue;
         const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, f.size);
-        auto chunk = co_await ask(*good, proto::GetGameFileChunk{"alpha", f.path, 0, len});
+        auto chunk = co_await ask(*good, proto::GetGameFileChunk{"alpha", f.path, 0, len, {}});
         EXPECT_FALSE(chunk.error) << chunk.error.message();
         EXPECT_EQ(library::sha256(chunk.bytes), f.chunk_hashes[0]) << f.path;
         ++verified;

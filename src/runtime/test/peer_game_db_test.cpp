@@ -9,7 +9,7 @@ namespace {
 using namespace std::chrono_literals;
 
 proto::GameSummary dl(std::string id, std::string version, std::uint64_t size = 10) {
-  return {std::move(id), std::move(version), size, true, false};
+  return {std::move(id), std::move(version), size, true, false, {}};
 }
 
 PeerInfo peer(std::string id, std::uint64_t rev = 1) {
@@ -37,7 +37,7 @@ TEST(PeerGameDB, LatestVersionAndItsPeers) {
   db.upsert_peer(peer("p3"));
   db.set_games("p1", {dl("xonotic", "0.8.9")}, 1);
   db.set_games("p2", {dl("xonotic", "0.8.10", 20)}, 1);
-  db.set_games("p3", {dl("xonotic", "0.8.10", 20), {"0ad", "", 5, false, false}}, 1);
+  db.set_games("p3", {dl("xonotic", "0.8.10", 20), {"0ad", "", 5, false, false, {}}}, 1);
   EXPECT_EQ(db.latest_version("xonotic"), "0.8.10");
   EXPECT_EQ(db.peers_with("xonotic", "0.8.10"), (std::vector<std::string>{"p2", "p3"}));
   EXPECT_FALSE(db.latest_version("0ad"));  // only a partial copy exists
@@ -232,6 +232,26 @@ TEST(PeerGameDB, VoteTakesTheLargestAgreeingGroup) {
   ASSERT_TRUE(alone);
   EXPECT_TRUE(alone->dissenters.empty());
   EXPECT_EQ(alone->groups, std::vector<std::size_t>{1});
+}
+
+// Guards against a peer that is still downloading a version being counted as one that has it
+// (the UI's "On N peers", the manifest vote, the download's full sources): it is a partial
+// peer of that version only, and a holder of the version it has downloaded.
+TEST(PeerGameDB, PartialPeersAreNotHolders) {
+  PeerGameDB db;
+  for (const char* p : {"p1", "p2", "p3"}) db.upsert_peer(peer(p));
+  db.set_games("p1", {dl("xonotic", "2")}, 1);
+  db.set_games("p2", {{"xonotic", "", 0, false, false, "2"}}, 1);   // first download of 2
+  db.set_games("p3", {{"xonotic", "1", 10, true, false, "2"}}, 1);  // updating 1 -> 2
+  EXPECT_EQ(db.latest_version("xonotic"), "2");
+  EXPECT_EQ(db.peers_with("xonotic", "2"), (std::vector<std::string>{"p1"}));
+  EXPECT_EQ(db.partial_peers("xonotic", "2"), (std::vector<std::string>{"p2", "p3"}));
+  EXPECT_TRUE(db.partial_peers("xonotic", "").empty());
+  const auto a = db.game("xonotic");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->latest_peers, (std::vector<std::string>{"p1"}));
+  EXPECT_EQ(a->peers_by_version.at("1"), (std::vector<std::string>{"p3"}));
+  EXPECT_EQ(a->partial_by_version.at("2"), (std::vector<std::string>{"p2", "p3"}));
 }
 
 }  // namespace
