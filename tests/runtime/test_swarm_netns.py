@@ -15,7 +15,8 @@ from harness import CHUNK  # noqa: E402
 
 ENDS = ("operation_finished", "operation_failed", "operation_cancelled")
 IGNORE = (".lanspread*", "local", ".local.*")  # the downloaders install what they fetched
-CHUNKS = 24
+PAKS = ("data/a.pak", "data/b.pak")
+CHUNKS = 20  # per pak: 320 MiB in all
 
 
 def game(body, gid="openarena"):
@@ -52,14 +53,14 @@ def corrupt_written_chunks(path):
 class Swarm(harness.TestCase):
     def test_eight_downloaders_trade_chunks_and_spare_the_seeder(self):
         """Guards against the seeder uploading one copy per downloader at a LAN party (eight
-        copies of a 192 MiB game through one 100 Mbit/s link), and against a peer that serves
+        copies of a 320 MiB game through one 100 Mbit/s link), and against a peer that serves
         corrupt chunks spoiling anyone's game: the downloaders take chunks from each other, the
         seeder uploads at most three copies, and every downloader but the corrupted one ends
         with the seeder's exact bytes."""
         lan = self.lan()
         seed_host = lan.host("seed", rate="100mbit")
         harness.make_game(self.work.sub("seed", "games"), "openarena", "1",
-                          {"data/big.pak": CHUNKS * CHUNK, "data/small.cfg": "seta name x\n"})
+                          {**{p: CHUNKS * CHUNK for p in PAKS}, "data/small.cfg": "seta name x\n"})
         seeder = self.serve(seed_host)
         source = os.path.join(seeder.games, "openarena")
 
@@ -82,10 +83,11 @@ class Swarm(harness.TestCase):
         for t in threads:
             t.start()
         # dl0's verified chunks go bad on its disk while it serves them to the others.
-        bad = os.path.join(downloaders[0].games, "openarena", "data", "big.pak")
-        while threads[0].is_alive() or any(t.is_alive() for t in threads[1:]):
+        bad = [os.path.join(downloaders[0].games, "openarena", p) for p in PAKS]
+        while any(t.is_alive() for t in threads):
             if ends[0] is None:
-                corrupt_written_chunks(bad)
+                for path in bad:
+                    corrupt_written_chunks(path)
             time.sleep(0.5)
         uploaded = tx_bytes(seed_host) - sent_before
 
@@ -93,7 +95,7 @@ class Swarm(harness.TestCase):
             self.assertEqual(e and e["type"], "operation_finished", f"{d.name}: {e}")
         for d in downloaders[1:]:
             harness.assert_same_tree(source, os.path.join(d.games, "openarena"), IGNORE)
-        size = CHUNKS * CHUNK + len("seta name x\n")
+        size = len(PAKS) * CHUNKS * CHUNK + len("seta name x\n")
         harness.measured("eight downloaders with swarming, the last to finish", max(took))
         harness.measured("copies the seeder uploaded for eight downloaders",
                          f"{uploaded / size:.2f}", "copies")
