@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 namespace lanspread::install {
 namespace {
@@ -79,6 +80,60 @@ result<void> remove_tree(const fs::path& p, std::string& detail) {
   fs::remove_all(p, ec);  // does not follow symlinks: a link is removed, not its target
   if (ec) return fail_errno(ec.value(), "cannot delete", p, detail);
   return fsync_dir(p.parent_path(), detail);
+}
+
+result<void> remove_contents_stoppable(
+    const fs::path& dir, const std::stop_token& stop,
+    const std::function<void(std::uint64_t done, std::uint64_t total)>& removed,
+    std::string& detail) {
+  if (node_kind(dir) != NodeKind::directory) return {};
+  const auto marker = dir / std::string(proto::layout::kOwnedMarker);
+  constexpr auto opts = fs::directory_options::none;  // symlinks are entries, never followed
+  std::error_code ec;
+  std::uint64_t total = 0;
+  for (fs::recursive_directory_iterator it(dir, opts, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path() != marker) ++total;
+  }
+  if (ec) return fail_errno(ec.value(), "cannot list", dir, detail);
+  // Files go while the walk passes them; directories (pre-order) go last, deepest first.
+  std::vector<fs::path> dirs;
+  std::uint64_t done = 0;
+  for (fs::recursive_directory_iterator it(dir, opts, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (stop.stop_requested()) return make_error_code(errc::cancelled);
+    const fs::path& p = it->path();
+    if (p == marker) continue;
+    if (node_kind(p) == NodeKind::directory) {
+      dirs.push_back(p);
+      continue;
+    }
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) {
+      return fail_errno(errno, "cannot delete", p, detail);
+    }
+    if (removed) removed(++done, total);
+  }
+  if (ec) return fail_errno(ec.value(), "cannot list", dir, detail);
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
+    if (stop.stop_requested()) return make_error_code(errc::cancelled);
+    if (::rmdir(d->c_str()) != 0 && errno != ENOENT) {
+      return fail_errno(errno, "cannot delete", *d, detail);
+    }
+    if (removed) removed(++done, total);
+  }
+  return fsync_dir(dir, detail);
+}
+
+result<void> remove_contents_reporting(const fs::path& dir, const OperationContext& ctx,
+                                       std::uint64_t& removed, std::string& detail) {
+  removed = 0;
+  return remove_contents_stoppable(
+      dir, ctx.stop,
+      [&](std::uint64_t done, std::uint64_t total) {
+        removed = done;
+        ctx.report("removing", done, total);
+      },
+      detail);
 }
 
 result<void> write_owned_marker(const fs::path& dir, std::string& detail) {

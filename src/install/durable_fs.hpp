@@ -4,8 +4,12 @@
 #pragma once
 
 #include "install/error.hpp"
+#include "install/operation.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -34,6 +38,20 @@ result<void> remove_file_durable(const fs::path& p, std::string& detail);
 // Recursively deletes `p` without following symlinks; an absent path is success. In a
 // directory with an ownership marker the marker is deleted last.
 result<void> remove_tree(const fs::path& p, std::string& detail);
+
+// Deletes what `dir` holds one entry at a time (deepest first, never following a symlink) and
+// keeps `dir` and its ownership marker. Checks `stop` between entries: when it fires the walk
+// ends with errc::cancelled and what was deleted stays deleted. `removed(done, total)` counts
+// entries (total from a first walk). An absent `dir` is success.
+result<void> remove_contents_stoppable(
+    const fs::path& dir, const std::stop_token& stop,
+    const std::function<void(std::uint64_t done, std::uint64_t total)>& removed,
+    std::string& detail);
+
+// remove_contents_stoppable with ctx's stop token, reporting phase "removing" through ctx;
+// `removed` counts the entries deleted (also when it was stopped).
+result<void> remove_contents_reporting(const fs::path& dir, const OperationContext& ctx,
+                                       std::uint64_t& removed, std::string& detail);
 
 // Creates `dir` (which must not exist) and its ownership marker.
 result<void> create_owned_dir(const fs::path& dir, std::string& detail);

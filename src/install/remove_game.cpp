@@ -67,11 +67,26 @@ result<void> remove_downloaded_game(const std::filesystem::path& games_dir, std:
     }
     LANSPREAD_TRYV(remove_tree(doomed, ctx.detail));
   }
+  if (ctx.stop.stop_requested()) return refuse(ctx, errc::cancelled, "cancelled");
   LANSPREAD_TRYV(rename_durable(root, doomed, ctx.detail));
   ctx.step("remove_root");
   ctx.report("removing", 0, 1);
+  // The sentinel goes first: a removal stopped half way leaves an unfinished download (the
+  // next download reuses what is left), never a "downloaded" game with files missing.
+  LANSPREAD_TRYV(remove_file_durable(doomed / std::string(proto::layout::kVersionIni), ctx.detail));
+  std::uint64_t removed = 0;
+  auto emptied = remove_contents_reporting(doomed, ctx, removed, ctx.detail);
+  if (!emptied && emptied.error() == errc::cancelled) {
+    ctx.step("restore_rest");
+    LANSPREAD_TRYV(rename_durable(doomed, root, ctx.detail));
+    LANSPREAD_TRYV(
+        remove_file_durable(root / std::string(proto::layout::kOwnedMarker), ctx.detail));
+    return refuse(ctx, errc::cancelled,
+                  "cancelled after deleting " + std::to_string(removed) +
+                      " entries; what is left is an unfinished download");
+  }
+  if (!emptied) return emptied;
   LANSPREAD_TRYV(remove_tree(doomed, ctx.detail));
-  ctx.report("removing", 1, 1);
   ctx.step("done");
   return {};
 }

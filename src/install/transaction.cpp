@@ -235,6 +235,7 @@ result<void> uninstall_game(const fs::path& root, OperationContext& ctx) {
   if (node_kind(p.local) != NodeKind::directory) {
     return refuse(ctx, errc::not_installed, "'" + root.string() + "' is not installed");
   }
+  if (ctx.stop.stop_requested()) return refuse(ctx, errc::cancelled, "cancelled");
   ctx.step("intent_removing");
   LANSPREAD_TRYV(write_intent(root, {Operation::uninstall, Phase::removing, {}}, ctx.detail));
   auto run = [&]() -> result<void> {
@@ -245,12 +246,28 @@ result<void> uninstall_game(const fs::path& root, OperationContext& ctx) {
     LANSPREAD_TRYV(write_owned_marker(p.backup, ctx.detail));
     ctx.step("remove_backup");
     ctx.report("removing", 0, 1);
+    std::uint64_t removed = 0;
+    auto emptied = remove_contents_reporting(p.backup, ctx, removed, ctx.detail);
+    if (!emptied && emptied.error() == errc::cancelled) {
+      // What was deleted stays deleted; the rest is the player's again, as local/.
+      ctx.step("restore_rest");
+      LANSPREAD_TRYV(rename_durable(p.backup, p.local, ctx.detail));
+      LANSPREAD_TRYV(
+          remove_file_durable(p.local / std::string(proto::layout::kOwnedMarker), ctx.detail));
+      LANSPREAD_TRYV(clear_intent(root, ctx.detail));
+      return refuse(ctx, errc::cancelled,
+                    "cancelled after deleting " + std::to_string(removed) +
+                        " entries; what is left stays in local/");
+    }
+    if (!emptied) return emptied;
     LANSPREAD_TRYV(remove_tree(p.backup, ctx.detail));
-    ctx.report("removing", 1, 1);
     ctx.step("clear_intent");
     return clear_intent(root, ctx.detail);
   };
-  if (auto r = run(); !r) return roll_back(root, r.error(), ctx);
+  if (auto r = run(); !r) {
+    if (r.error() == errc::cancelled) return r;  // already consistent, nothing to roll back
+    return roll_back(root, r.error(), ctx);
+  }
   ctx.step("done");
   return {};
 }

@@ -123,5 +123,29 @@ TEST(RemoveDownloadedGame, CrashAtEveryStepIsFinishedByRecovery) {
   }
 }
 
+// Guards against a cancelled removal that keeps deleting, or that leaves a game which still
+// says it is downloaded while files are missing: what is left is an unfinished download under
+// the game's own name, with no reserved leftovers.
+TEST(RemoveDownloadedGame, CancelStopsBetweenFilesAndLeavesAnUnfinishedDownload) {
+  GameFixture g;
+  g.publish_v1();
+  for (int i = 0; i < 50; ++i) test::write_file(g.root / "data" / std::to_string(i), "chunk");
+  std::stop_source stop;
+  OperationContext ctx;
+  ctx.stop = stop.get_token();
+  ctx.progress = [&](const Progress& p) {
+    if (p.done == 10) stop.request_stop();
+  };
+  auto r = remove_downloaded_game(g.games, "game", guards(), ctx);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::cancelled)) << ctx.detail;
+  ASSERT_TRUE(fs::is_directory(g.root));
+  EXPECT_FALSE(fs::exists(g.root / "version.ini"));
+  EXPECT_FALSE(fs::exists(g.root / ".lanspread_owned"));
+  EXPECT_GT(test::snapshot(g.root).size(), 0u);
+  for (const auto& e : fs::directory_iterator(g.games))
+    EXPECT_FALSE(e.path().filename().string().starts_with(".lanspread")) << e.path();
+}
+
 }  // namespace
 }  // namespace lanspread::install

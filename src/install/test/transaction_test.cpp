@@ -244,5 +244,38 @@ TEST(Uninstall, RemovesLocalOnlyAndRefusesWhenNotInstalled) {
   ASSERT_TRUE(g.install());
 }
 
+// Guards against a cancelled uninstall that keeps deleting, leaves its reserved directory or
+// intent behind, or loses track of what it had not deleted yet.
+TEST(Uninstall, CancelStopsBetweenFilesAndKeepsTheRestAsLocal) {
+  GameFixture g;
+  g.publish_v1();
+  ASSERT_TRUE(g.install());
+  for (int i = 0; i < 50; ++i) test::write_file(g.local / "saves" / std::to_string(i), "save");
+  const auto before = test::snapshot(g.local).size();
+  std::stop_source stop;
+  OperationContext ctx;
+  ctx.stop = stop.get_token();
+  std::uint64_t seen = 0;
+  ctx.progress = [&](const Progress& p) {
+    seen = p.done;
+    if (p.done == 10) stop.request_stop();
+  };
+  auto r = uninstall_game(g.root, ctx);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::cancelled)) << ctx.detail;
+  EXPECT_EQ(seen, 10u);
+  ASSERT_TRUE(fs::is_directory(g.local));
+  const auto after = test::snapshot(g.local);
+  EXPECT_LT(after.size(), before);
+  EXPECT_GT(after.size(), 0u);
+  EXPECT_FALSE(after.contains(".lanspread_owned"));
+  EXPECT_EQ(test::read_file(g.root / "version.ini"), "1\n");
+  g.expect_settled();
+  // The rest can still go.
+  OperationContext again;
+  ASSERT_TRUE(uninstall_game(g.root, again)) << again.detail;
+  EXPECT_FALSE(fs::exists(g.local));
+}
+
 }  // namespace
 }  // namespace lanspread::install
