@@ -33,6 +33,9 @@ struct ApiLimits {
   // After EMFILE/ENFILE/ENOBUFS/ENOMEM the accept loop waits, doubling up to the maximum.
   std::chrono::milliseconds accept_backoff_min{100};
   std::chrono::milliseconds accept_backoff_max{1000};
+  // A game action or a games dir change answers when the runtime has decided (for the games
+  // dir: after checking the directory and repairing its games); 504 after this long.
+  std::chrono::seconds decision_timeout{30};
 };
 
 struct AuthLimits {

@@ -1,10 +1,15 @@
-// The API's answers that need no waiting: status, games, peers, settings, game actions,
-// login URLs and the browser login page.
+// The API's answers: those that need no waiting (status, games, peers, settings, login URLs,
+// the browser login page) and those that wait for the runtime's decision (game actions, the
+// games dir).
 #include "app/api_server.hpp"
 #include "runtime/manual_peers.hpp"
 #include "runtime/peer_runtime.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -13,7 +18,9 @@
 #include <optional>
 
 namespace lanspread::app {
+namespace asio = boost::asio;
 namespace http = boost::beast::http;
+using asio::awaitable;
 namespace json = boost::json;
 
 namespace {
@@ -69,6 +76,15 @@ the daemon with its API key:</p>
 
 }  // namespace
 
+awaitable<Response> ApiServer::answer(const Request& req, const std::string& path) {
+  if (path == "/api/v1/settings/games-dir") co_return co_await games_dir(req);
+  if (path.starts_with("/api/v1/games/")) {
+    co_return co_await game_action(
+        req, std::string_view(path).substr(std::string_view("/api/v1/games/").size()));
+  }
+  co_return route(req, path);
+}
+
 Response ApiServer::route(const Request& req, const std::string& path) {
   if (path == "/api/v1/status") return get_only(req, state_->status_json());
   if (path == "/api/v1/games") return get_only(req, state_->games_json());
@@ -79,7 +95,7 @@ Response ApiServer::route(const Request& req, const std::string& path) {
   if (path.starts_with("/api/v1/peers/"))
     return remove_peer(req,
                        std::string_view(path).substr(std::string_view("/api/v1/peers/").size()));
-  if (path == "/api/v1/settings/games-dir") return games_dir(req);
+  if (path == "/api/v1/settings") return get_only(req, state_->settings_json());
   if (path == "/api/v1/login-url") {
     if (req.method() != http::verb::post)
       return error_json(req, http::status::method_not_allowed, "method", "use POST");
@@ -89,9 +105,6 @@ Response ApiServer::route(const Request& req, const std::string& path) {
                         url.error().message());
     return make_json(req, http::status::ok, json::serialize(json::object{{"url", *url}}));
   }
-  if (path.starts_with("/api/v1/games/"))
-    return game_action(req,
-                       std::string_view(path).substr(std::string_view("/api/v1/games/").size()));
   return error_json(req, http::status::not_found, "not_found", "no such endpoint: " + path);
 }
 
@@ -113,7 +126,7 @@ Response ApiServer::add_peer(const Request& req) {
     return error_json(req, http::status::conflict, "too_many_peers",
                       "at most " + std::to_string(cap) + " manual peers; remove one first");
   }
-  send_(runtime::AddManualPeer{text});
+  send_(runtime::AddManualPeer{text}, {});
   return make_json(req, known ? http::status::ok : http::status::created,
                    json::serialize(json::object{{"address", text}, {"added", !known}}));
 }
@@ -131,121 +144,165 @@ Response ApiServer::remove_peer(const Request& req, std::string_view raw) {
     return error_json(req, http::status::not_found, "not_found",
                       "'" + given + "' is not a manual peer (GET /api/v1/peers lists them)");
   }
-  send_(runtime::RemoveManualPeer{text});
+  send_(runtime::RemoveManualPeer{text}, {});
   return make_json(req, http::status::ok,
                    json::serialize(json::object{{"address", text}, {"removed", true}}));
 }
 
-Response ApiServer::games_dir(const Request& req) {
-  if (req.method() == http::verb::get) {
-    return make_json(req, http::status::ok,
-                     json::serialize(json::object{{"path", state_->games_dir.string()}}));
-  }
-  return error_json(req, http::status::method_not_allowed, "method", "use GET or PUT");
+awaitable<std::optional<runtime::CommandDecision>> ApiServer::ask(runtime::PeerCommand command) {
+  auto wake = std::make_shared<asio::steady_timer>(ex_, config_.limits.decision_timeout);
+  auto answer = std::make_shared<std::optional<runtime::CommandDecision>>();
+  send_(std::move(command), [wake, answer](const runtime::CommandDecision& d) {
+    *answer = d;
+    wake->cancel();
+  });
+  boost::system::error_code ec;
+  co_await wake->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  co_return *answer;
 }
 
-boost::asio::awaitable<Response> ApiServer::put_games_dir(const Request& req) {
+Response ApiServer::undecided(const Request& req) const {
+  return error_json(req, http::status::gateway_timeout, "timed_out",
+                    "the daemon did not decide within " +
+                        std::to_string(config_.limits.decision_timeout.count()) +
+                        " s; see the event stream or GET /api/v1/status");
+}
+
+awaitable<Response> ApiServer::games_dir(const Request& req) {
+  if (req.method() == http::verb::get) {
+    co_return make_json(req, http::status::ok,
+                        json::serialize(json::object{{"path", state_->games_dir.string()}}));
+  }
+  if (req.method() != http::verb::put)
+    co_return error_json(req, http::status::method_not_allowed, "method", "use GET or PUT");
   boost::system::error_code jec;
   const json::value body = json::parse(req.body(), jec);
   const json::value* p =
       (!jec && body.is_object()) ? body.get_object().if_contains("path") : nullptr;
-  if (p == nullptr || !p->is_string()) {
+  if (p == nullptr || !p->is_string() || p->get_string().empty() ||
+      p->get_string().find('\0') != json::string::npos) {
     co_return error_json(req, http::status::bad_request, "bad_request",
                          R"(send a JSON object like {"path": "/srv/games"})");
   }
-  const std::string dir(p->get_string());
-  // stat() and access() can hang on a dead network mount: never on the network thread.
-  auto check = [dir]() -> boost::asio::awaitable<boost::system::result<void>> {
-    co_return runtime::validate_games_dir(dir);
-  };
-  auto ok = config_.blocking ? co_await boost::asio::co_spawn(config_.blocking, check,
-                                                              boost::asio::use_awaitable)
-                             : runtime::validate_games_dir(dir);
-  if (!ok) {
+  const std::filesystem::path dir(std::string(p->get_string()));
+  if (!dir.is_absolute()) {
     co_return error_json(req, http::status::bad_request, "games_dir_invalid",
-                         dir + ": " + ok.error().message());
+                         dir.string() + ": give an absolute path");
   }
-  send_(runtime::SetGameDir{dir});
-  co_return make_json(req, http::status::ok, json::serialize(json::object{{"path", dir}}));
+  // The runtime checks the directory and repairs it off the network thread; this answers
+  // what it decided.
+  auto decided = co_await ask(runtime::SetGameDir{dir});
+  if (!decided) co_return undecided(req);
+  if (!decided->accepted) {
+    const bool invalid = decided->code == "games_dir_invalid";
+    co_return error_json(req, invalid ? http::status::bad_request : http::status::conflict,
+                         invalid ? "games_dir_invalid" : "refused",
+                         dir.string() + ": " + decided->reason);
+  }
+  json::object answer = settings_object();
+  answer["path"] = dir.string();
+  answer["games_dir"] = dir.string();
+  if (!config_.config_file.empty()) {
+    // Saved off the network thread; the switch itself has happened either way.
+    auto saved = co_await asio::co_spawn(
+        config_.blocking,
+        [file = config_.config_file, dir]() -> awaitable<std::string> {
+          auto r = save_games_dir(file, dir);
+          co_return r ? std::string() : r.error().message;
+        },
+        asio::use_awaitable);
+    answer["saved"] = saved.empty();
+    if (!saved.empty()) {
+      spdlog::warn("games dir {} is in use but not saved: {}", dir.string(), saved);
+      answer["save_error"] = saved;
+    }
+  } else {
+    answer["saved"] = false;
+  }
+  co_return make_json(req, http::status::ok, json::serialize(answer));
 }
 
-Response ApiServer::game_action(const Request& req, std::string_view rest) {
+json::object ApiServer::settings_object() const {
+  return state_->settings_json().as_object();
+}
+
+awaitable<Response> ApiServer::game_action(const Request& req, std::string_view rest) {
   // /api/v1/games/{id}/{action}
   const auto slash = rest.find('/');
   const std::string id(rest.substr(0, slash));
   const std::string action(slash == std::string_view::npos ? "" : rest.substr(slash + 1));
   if (slash == std::string_view::npos) {  // GET /api/v1/games/{id}: one game
     if (req.method() != http::verb::get)
-      return error_json(req, http::status::method_not_allowed, "method", "use GET");
+      co_return error_json(req, http::status::method_not_allowed, "method", "use GET");
     auto one = state_->game_json(id);
     if (!one) {
-      return error_json(req, http::status::not_found, "not_found",
-                        "'" + id + "' is not a catalog game");
+      co_return error_json(req, http::status::not_found, "not_found",
+                           "'" + id + "' is not a catalog game");
     }
-    return make_json(req, http::status::ok, json::serialize(*one));
+    co_return make_json(req, http::status::ok, json::serialize(*one));
   }
   if (req.method() != http::verb::post)
-    return error_json(req, http::status::method_not_allowed, "method", "use POST");
+    co_return error_json(req, http::status::method_not_allowed, "method", "use POST");
   const runtime::GameView* game = nullptr;
   for (const auto& g : state_->library.games) {
     if (g.info.id == id) game = &g;
   }
   if (game == nullptr) {
-    return error_json(req, http::status::not_found, "not_found",
-                      "'" + id + "' is not a catalog game");
+    co_return error_json(req, http::status::not_found, "not_found",
+                         "'" + id + "' is not a catalog game");
   }
   const bool busy = state_->operations.contains(id);
   auto conflict = [&](std::string message, std::string code = "refused") {
     return error_json(req, http::status::conflict, std::move(code), std::move(message));
   };
-  auto accepted = [&](runtime::PeerCommand command) {
-    send_(std::move(command));
-    return make_json(
-        req, http::status::accepted,
-        json::serialize(json::object{{"id", id}, {"action", action}, {"accepted", true}}));
-  };
   const std::string running = "an operation is already running on '" + id + "'; wait or cancel it";
-  // The runtime checks again (and reports through events); these answers are for people.
+  // Answers for people from the API's view; the runtime decides (and checks again).
+  std::optional<runtime::PeerCommand> command;
   if (action == "install") {
-    if (busy) return conflict(running);
-    if (!game->downloaded) return conflict("'" + id + "' is not downloaded; download it first");
-    return accepted(runtime::InstallGame{id});
-  }
-  if (action == "download" || action == "update") {
-    if (busy) return conflict(running);
-    if (!game->available) return conflict("no peer offers '" + id + "' right now");
+    if (busy) co_return conflict(running);
+    if (!game->downloaded) co_return conflict("'" + id + "' is not downloaded; download it first");
+    command = runtime::InstallGame{id};
+  } else if (action == "download" || action == "update") {
+    if (busy) co_return conflict(running);
+    if (!game->available) co_return conflict("no peer offers '" + id + "' right now");
     if (auto no = runtime::check_download(id, game->downloaded, game->local_version,
                                           runtime::peers_latest(*game)))
-      return conflict(std::move(no->message), std::move(no->code));
+      co_return conflict(std::move(no->message), std::move(no->code));
     if (action == "update" && !game->update_available) {
-      return conflict("'" + id + "' is not downloaded; download it first", "not_downloaded");
+      co_return conflict("'" + id + "' is not downloaded; download it first", "not_downloaded");
     }
-    return accepted(runtime::DownloadGameFiles{id});
-  }
-  if (action == "verify") {
-    if (busy) return conflict(running);
+    command = runtime::DownloadGameFiles{id};
+  } else if (action == "verify") {
+    if (busy) co_return conflict(running);
     const auto holders = game->peers_by_version.find(game->local_version);
     const bool offered = holders != game->peers_by_version.end() && !holders->second.empty();
     if (auto no = runtime::check_verify(id, game->downloaded, game->local_version, offered))
-      return conflict(std::move(no->message), std::move(no->code));
-    return accepted(runtime::VerifyGame{id});
+      co_return conflict(std::move(no->message), std::move(no->code));
+    command = runtime::VerifyGame{id};
+  } else if (action == "uninstall") {
+    if (busy) co_return conflict(running);
+    if (!game->installed) co_return conflict("'" + id + "' is not installed");
+    command = runtime::UninstallGame{id};
+  } else if (action == "remove") {
+    if (busy) co_return conflict(running);
+    if (game->installed) co_return conflict("installed games cannot be removed; uninstall first");
+    if (!game->downloaded) co_return conflict("'" + id + "' is not downloaded");
+    command = runtime::RemoveDownloadedGame{id};
+  } else if (action == "cancel") {
+    if (!busy) co_return conflict("nothing is running on '" + id + "'");
+    command = runtime::CancelOperation{id};
+  } else {
+    co_return error_json(req, http::status::not_found, "not_found", "no such action: " + action);
   }
-  if (action == "uninstall") {
-    if (busy) return conflict(running);
-    if (!game->installed) return conflict("'" + id + "' is not installed");
-    return accepted(runtime::UninstallGame{id});
+  auto decided = co_await ask(std::move(*command));
+  if (!decided) co_return undecided(req);
+  if (!decided->accepted) {
+    co_return error_json(req, http::status::conflict,
+                         decided->code.empty() ? "refused" : decided->code, decided->reason);
   }
-  if (action == "remove") {
-    if (busy) return conflict(running);
-    if (game->installed) return conflict("installed games cannot be removed; uninstall first");
-    if (!game->downloaded) return conflict("'" + id + "' is not downloaded");
-    return accepted(runtime::RemoveDownloadedGame{id});
-  }
-  if (action == "cancel") {
-    if (!busy) return conflict("nothing is running on '" + id + "'");
-    return accepted(runtime::CancelOperation{id});
-  }
-  return error_json(req, http::status::not_found, "not_found", "no such action: " + action);
+  co_return make_json(
+      req, http::status::accepted,
+      json::serialize(json::object{{"id", id}, {"action", action}, {"accepted", true}}));
 }
 
 Response ApiServer::login(const Request& req, std::string_view target) {

@@ -239,10 +239,8 @@ awaitable<void> ApiServer::session(tcp::socket socket) {
         }
       } else if (path == "/api/v1/events") {
         res = co_await long_poll(req, target);
-      } else if (path == "/api/v1/settings/games-dir" && req.method() == http::verb::put) {
-        res = co_await put_games_dir(req);
       } else {
-        res = route(req, path);
+        res = co_await answer(req, path);
       }
     } else if (path == "/login") {
       res = login(req, target);

@@ -11,13 +11,17 @@
 #include "app/http_util.hpp"
 #include "runtime/commands.hpp"
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/json/object.hpp>
 
 #include <filesystem>
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <set>
 
 namespace lanspread::app {
@@ -28,12 +32,16 @@ struct ApiServerConfig {
   std::filesystem::path key_path;  // named in 401 answers
   ApiLimits limits;
   AuthLimits auth;
-  // Where blocking checks (the games dir a PUT names) run; empty: inline (tests).
+  // Where a games dir changed through the API is saved (empty: not saved), by a task on
+  // `blocking`.
+  std::filesystem::path config_file;
+  // Where blocking work (saving the settings file) runs; empty: inline (tests).
   boost::asio::any_io_executor blocking;
 };
 
-// Where game actions and settings go: the runtime's send() in the daemon.
-using CommandSink = std::function<void(runtime::PeerCommand)>;
+// Where game actions and settings go: the runtime's send() in the daemon. The decision
+// function is called once, on the network thread, when the runtime has decided.
+using CommandSink = std::function<void(runtime::PeerCommand, runtime::DecisionFn)>;
 
 // Keeps one of the server's counters honest on every exit path of a coroutine.
 class CountedSlot {
@@ -67,12 +75,16 @@ class ApiServer : public std::enable_shared_from_this<ApiServer> {
             std::shared_ptr<AppState> state, CommandSink send);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket socket);
-  // Answers that need no waiting (api_routes.cpp).
+  // Answers (api_routes.cpp): route() those that need no waiting; game actions and the games
+  // dir wait for the runtime's decision (at most limits.decision_timeout).
+  boost::asio::awaitable<Response> answer(const Request& req, const std::string& path);
   Response route(const Request& req, const std::string& path);
-  Response game_action(const Request& req, std::string_view rest);
-  Response games_dir(const Request& req);
-  // PUT /api/v1/settings/games-dir: the dir is checked on the blocking executor.
-  boost::asio::awaitable<Response> put_games_dir(const Request& req);
+  boost::asio::awaitable<Response> game_action(const Request& req, std::string_view rest);
+  boost::asio::awaitable<Response> games_dir(const Request& req);
+  // Sends `command`; nullopt when the runtime did not decide in time.
+  boost::asio::awaitable<std::optional<runtime::CommandDecision>> ask(runtime::PeerCommand command);
+  Response undecided(const Request& req) const;
+  boost::json::object settings_object() const;
   Response add_peer(const Request& req);
   Response remove_peer(const Request& req, std::string_view address);
   Response login(const Request& req, std::string_view target);

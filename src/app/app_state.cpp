@@ -59,7 +59,8 @@ json::value to_json(const runtime::ActiveOperation& op) {
       {"bytes_per_second", op.bytes_per_second},
       {"eta_seconds", op.eta_seconds ? json::value(*op.eta_seconds) : json::value(nullptr)},
       {"stalled_seconds", op.stalled_seconds},
-      {"active_peers", op.active_peers}};
+      {"active_peers", op.active_peers},
+      {"waiting_for", op.waiting_for.empty() ? json::value(nullptr) : json::value(op.waiting_for)}};
 }
 
 json::value to_json(const runtime::PeerView& p) {
@@ -101,6 +102,17 @@ json::value AppState::manual_json() const {
                      {"listed", !m.peer_id.empty() && peers.contains(m.peer_id)}});
   }
   return out;
+}
+
+json::value AppState::settings_json() const {
+  json::array peer_list, interface_list;
+  for (const auto& p : settings.peers) peer_list.emplace_back(p);
+  for (const auto& i : settings.interfaces) interface_list.emplace_back(i);
+  return json::object{{"games_dir", games_dir.string()},
+                      {"peers", std::move(peer_list)},
+                      {"interfaces", std::move(interface_list)},
+                      {"all_interfaces", settings.all_interfaces.value_or(false)},
+                      {"config_file", config_file.string()}};
 }
 
 namespace {

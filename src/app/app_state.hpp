@@ -2,6 +2,7 @@
 // thread, and its JSON form (docs/api.md).
 #pragma once
 
+#include "app/config_file.hpp"
 #include "app/event_log.hpp"
 #include "runtime/commands.hpp"
 #include "runtime/traffic_meter.hpp"
@@ -23,6 +24,10 @@ struct AppState {
   std::string name;
   std::string version;
   std::filesystem::path games_dir;
+  // Manual peers and interfaces as serve resolved them (flags, environment, file); the games
+  // dir above is the live one.
+  Settings settings;
+  std::filesystem::path config_file;  // where API changes are saved
   std::uint16_t quic_port = 0;
   runtime::LibrarySnapshot library;
   std::map<std::string, runtime::PeerView> peers;
@@ -43,6 +48,7 @@ struct AppState {
   boost::json::value peers_json() const;
   boost::json::value discovery_json() const;
   boost::json::value manual_json() const;
+  boost::json::value settings_json() const;
 };
 
 boost::json::value to_json(const runtime::GameView& g);

@@ -115,6 +115,7 @@ std::string activity_of(const OperationView& op) {
     if (op.phase == "waiting_for_peers") return "waiting for peers";
     return op.kind == "verify" ? "repairing" : "downloading";
   }
+  if (op.phase == "waiting_for_game") return "waiting for the game to close";
   if (op.kind == "install") return "installing";
   if (op.kind == "update") return "updating";
   if (op.kind == "uninstall") return "uninstalling";

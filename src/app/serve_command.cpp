@@ -3,6 +3,7 @@
 #include "app/api_address.hpp"
 #include "app/api_key.hpp"
 #include "app/api_server.hpp"
+#include "app/config_file.hpp"
 #include "app/paths.hpp"
 #include "library/hasher.hpp"
 #include "runtime/mdns_discovery.hpp"
@@ -19,7 +20,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -37,10 +40,22 @@ struct ServeArgs {
   std::uint16_t port = 7979;
   std::string api = kDefaultApiAddress;
   std::string party_key_file;
-  std::vector<std::string> interfaces;  // --interface: only these
+  std::string config_file;  // empty: default_config_path()
+  // --peer HOST[:PORT], --interface NAME, --all-interfaces; else from the settings file.
+  std::vector<std::string> peers;
+  std::vector<std::string> interfaces;
   bool all_interfaces = false;
-  std::vector<std::string> peers;  // --peer HOST[:PORT]
 };
+
+// Where the games dir comes from: flag > $LANSPREAD_GAMES_DIR > settings file > default.
+std::pair<std::string, std::string> choose_games_dir(const ServeArgs& args, const Settings& file,
+                                                     const std::filesystem::path& config_path) {
+  if (!args.games_dir.empty()) return {args.games_dir, "--games"};
+  if (const char* env = std::getenv("LANSPREAD_GAMES_DIR"); env != nullptr && *env != '\0')
+    return {env, "$LANSPREAD_GAMES_DIR"};
+  if (file.games_dir) return {file.games_dir->string(), config_path.string()};
+  return {"", "default"};
+}
 
 // The party key is the SHA-256 of the file's content (a passphrase or random bytes), so
 // every machine of the party can be given the same file.
@@ -157,7 +172,7 @@ std::string host_name() {
   return buf;
 }
 
-int run_serve(const ServeArgs& args) {
+int run_serve(ServeArgs args) {
   const auto api_address = parse_api_address(args.api);
   if (!api_address) {
     spdlog::error("--api {}: expected ADDRESS:PORT, e.g. 127.0.0.1:7878", args.api);
@@ -171,11 +186,26 @@ int run_serve(const ServeArgs& args) {
     return 1;
   }
   config.catalog = *catalog;
-  config.games_dir = resolve_games_dir(args.games_dir);
-  if (auto ok = runtime::validate_games_dir(config.games_dir); !ok) {
-    spdlog::error("{}: {}", config.games_dir.string(), ok.error().message());
+  const std::filesystem::path config_path =
+      args.config_file.empty() ? default_config_path() : std::filesystem::path(args.config_file);
+  auto file = read_config(config_path);
+  if (!file) {
+    spdlog::error("{}", file.error().message);
     return 1;
   }
+  for (const auto& w : file->warnings) spdlog::warn("{}", w);
+  if (args.peers.empty()) args.peers = file->settings.peers;
+  if (args.interfaces.empty()) args.interfaces = file->settings.interfaces;
+  if (!args.all_interfaces) args.all_interfaces = file->settings.all_interfaces.value_or(false);
+  const auto [games_dir, games_dir_from] = choose_games_dir(args, file->settings, config_path);
+  config.games_dir = resolve_games_dir(games_dir);
+  if (auto ok = runtime::validate_games_dir(config.games_dir); !ok) {
+    spdlog::error("{} (from {}): {}", config.games_dir.string(), games_dir_from,
+                  ok.error().message());
+    return 1;
+  }
+  spdlog::info("games dir {} (from {}); settings file {}", config.games_dir.string(),
+               games_dir_from, config_path.string());
   config.state_dir =
       args.state_dir.empty() ? default_state_dir() : std::filesystem::path(args.state_dir);
   config.name = args.name.empty() ? host_name() : args.name;
@@ -229,6 +259,15 @@ int run_serve(const ServeArgs& args) {
     return runtime::make_mdns_discovery(std::move(ex), mdns);
   };
 
+  // Blocking work of the API (saving the settings file), off the network thread.
+  boost::asio::thread_pool blocking(1);
+  api_config.config_file = config_path;
+  api_config.blocking = blocking.get_executor();
+  Settings settings;
+  settings.peers = args.peers;
+  settings.interfaces = args.interfaces;
+  settings.all_interfaces = args.all_interfaces;
+
   auto daemon = std::make_shared<Daemon>();
   auto handle = runtime::start_peer(config, [daemon](runtime::PeerEvent e) {
     log_event(e);
@@ -257,12 +296,16 @@ int run_serve(const ServeArgs& args) {
     daemon->state->name = config.name;
     daemon->state->version = LANSPREAD_VERSION;
     daemon->state->games_dir = config.games_dir;
+    daemon->state->settings = settings;
+    daemon->state->config_file = config_path;
     daemon->state->quic_port = h->port();
     daemon->state->traffic = config.traffic;
     for (const auto& e : daemon->early) daemon->state->apply(e);
     daemon->early.clear();
     auto api = ApiServer::start(h->executor(), api_config, daemon->state,
-                                [h](runtime::PeerCommand c) { h->send(std::move(c)); });
+                                [h](runtime::PeerCommand c, runtime::DecisionFn d) {
+                                  h->send(std::move(c), std::move(d));
+                                });
     if (api) {
       daemon->api = *api;
       login_url = (*api)->login_url();
@@ -276,6 +319,7 @@ int run_serve(const ServeArgs& args) {
     spdlog::error("cannot open the API on {}: {} (pass --api ADDRESS:PORT)", args.api,
                   api_port.error().message());
     (*handle)->stop();
+    blocking.join();
     return 1;
   }
   spdlog::info("API on http://{}:{}/ (requests need the key in {})",
@@ -309,6 +353,7 @@ int run_serve(const ServeArgs& args) {
     if (daemon->api) daemon->api->stop();
   });
   (*handle)->stop();
+  blocking.join();
   spdlog::info("stopped");
   return 0;
 }
@@ -319,8 +364,11 @@ void add_serve_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "Run the peer: share and fetch games on the LAN");
   cmd->add_option("--games", args->games_dir,
-                  "Games directory (default: $LANSPREAD_GAMES_DIR or "
-                  "~/.local/share/lanspread/games)");
+                  "Games directory (default: $LANSPREAD_GAMES_DIR, else games_dir of the settings "
+                  "file, else ~/.local/share/lanspread/games)");
+  cmd->add_option("--config", args->config_file,
+                  "Settings file (default: $XDG_CONFIG_HOME/lanspread/config or "
+                  "~/.config/lanspread/config; see docs/cli.md)");
   cmd->add_option("--state", args->state_dir,
                   "State directory for the peer identity (default: "
                   "$LANSPREAD_STATE_DIR or ~/.local/share/lanspread/state)");

@@ -7,6 +7,7 @@
 #include "runtime/game_view.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -76,14 +77,29 @@ using PeerCommand =
                  UninstallGame, RemoveDownloadedGame, CancelOperation, DownloadGameFiles,
                  CancelDownload, AddManualPeer, RemoveManualPeer, VerifyGame>;
 
+
+// The runtime's answer to a command that starts or changes something, given once it has
+// decided: accepted (the operation started, the setting changed) or refused, with a stable
+// `code` ("refused": the game's or the runtime's state does not allow it; "game_running": a
+// process runs from the game's local/; "games_dir_invalid": the directory cannot be used) and
+// a `reason` that says why and what to do.
+struct CommandDecision {
+  bool accepted = true;
+  std::string code;
+  std::string reason;
+};
+// Called once, on the network thread.
+using DecisionFn = std::function<void(const CommandDecision&)>;
+
 enum class OperationKind { install, update, uninstall, remove, download, verify };
 std::string_view to_string(OperationKind k) noexcept;
 
 // What runs on a game right now; the single source of truth for front ends.
 struct ActiveOperation {
   OperationKind kind = OperationKind::install;
-  // "starting", "extracting", "copying", "carrying", "removing"; downloads and verifies:
-  // "resolving", "checking", "downloading", "waiting_for_peers", "committing"
+  // "starting", "waiting_for_game", "extracting", "copying", "carrying", "removing";
+  // downloads and verifies: "resolving", "checking", "downloading", "waiting_for_peers",
+  // "committing"
   std::string phase;
   std::uint64_t done = 0;  // downloads: bytes received (see transfer::DownloadProgress)
   std::uint64_t total = 0;
@@ -93,6 +109,8 @@ struct ActiveOperation {
   std::optional<std::uint64_t> eta_seconds =
       std::nullopt;                   // downloads: null until a speed is known
   std::uint64_t stalled_seconds = 0;  // downloads: since the last byte arrived
+  // waiting_for_game: the process the operation waits for ("process NAME (pid N)")
+  std::string waiting_for = {};
 };
 
 // ---- events ----

@@ -1,6 +1,7 @@
 #include "runtime/peer_runtime_impl.hpp"
 
 #include "runtime/chunk_map_requests.hpp"
+#include "proto/layout.hpp"
 #include "transfer/update_commit.hpp"
 
 #include <fmt/format.h>
@@ -57,36 +58,77 @@ boost::system::result<SpaceNeeded> space_needed(const std::filesystem::path& gam
 
 }  // namespace
 
-awaitable<void> PeerRuntime::download(std::string id, OperationKind kind) {
+std::string PeerRuntime::busy_reason(const std::string& id) const {
+  if (dir_changing_) return "the games dir is being changed; try again when it is done";
+  if (operations_.contains(id) || claims_.contains(id))
+    return "an operation is already running on '" + id + "'; wait for it or cancel it";
+  return {};
+}
+
+void PeerRuntime::refuse(const std::string& id, const DecisionFn& decided, std::string code,
+                         std::string reason) {
+  emit(OperationRefused{id, reason, code});
+  if (decided) decided(CommandDecision{false, std::move(code), std::move(reason)});
+}
+
+awaitable<std::optional<GameProcess>> PeerRuntime::game_process(std::string id) {
+  co_return co_await asio::co_spawn(
+      disk_,
+      [local = config_.games_dir / id / std::string(proto::layout::kLocal),
+       limits = config_.processes]() -> awaitable<std::optional<GameProcess>> {
+        co_return find_game_process(local, limits);
+      },
+      use_awaitable);
+}
+
+namespace {
+std::string running_reason(const std::string& id, std::string_view action, const GameProcess& p) {
+  return "'" + id + "' is running (" + describe(p) + "); close it before you " +
+         std::string(action) + " it";
+}
+}  // namespace
+
+awaitable<void> PeerRuntime::download(std::string id, OperationKind kind, DecisionFn decided) {
   using namespace asio::experimental::awaitable_operators;
-  auto refuse = [&](std::string reason, std::string code = {}) {
-    emit(OperationRefused{id, std::move(reason), std::move(code)});
-  };
-  if (!config_.catalog->contains(id)) co_return refuse("'" + id + "' is not a catalog game");
-  if (operations_.contains(id)) {
-    co_return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
-  }
+  if (!config_.catalog->contains(id))
+    co_return refuse(id, decided, "refused", "'" + id + "' is not a catalog game");
+  if (auto busy = busy_reason(id); !busy.empty()) co_return refuse(id, decided, "refused", busy);
   // A download fetches the peers' latest version; a verify, the version on disk.
-  const auto lib = monitor_->snapshot();
-  const library::LocalGame* local = lib ? lib->find(id) : nullptr;
-  const bool downloaded = local != nullptr && local->downloaded;
-  const std::string local_version = local != nullptr ? local->version : std::string{};
-  std::optional<Refusal> refusal;
   std::optional<std::string> version;  // none: the latest
-  if (kind == OperationKind::verify) {
-    refusal = check_verify(id, downloaded, local_version,
-                           downloaded && !peers_.peers_with(id, local_version).empty());
-    version = local_version;
-  } else {
-    refusal = check_download(id, downloaded, local_version, peers_.latest_version(id));
+  {
+    const auto lib = monitor_->snapshot();
+    const library::LocalGame* local = lib ? lib->find(id) : nullptr;
+    const bool downloaded = local != nullptr && local->downloaded;
+    const std::string local_version = local != nullptr ? local->version : std::string{};
+    std::optional<Refusal> refusal;
+    if (kind == OperationKind::verify) {
+      refusal = check_verify(id, downloaded, local_version,
+                             downloaded && !peers_.peers_with(id, local_version).empty());
+      version = local_version;
+    } else {
+      refusal = check_download(id, downloaded, local_version, peers_.latest_version(id));
+    }
+    if (refusal)
+      co_return refuse(id, decided, std::move(refusal->code), std::move(refusal->message));
+    // An update of an installed game that runs would end by replacing files under it.
+    if (kind == OperationKind::download && local != nullptr && local->installed) {
+      claims_.insert(id);
+      auto running = co_await game_process(id);
+      claims_.erase(id);
+      if (stopping_) co_return;
+      if (running)
+        co_return refuse(id, decided, "game_running", running_reason(id, "update", *running));
+      if (auto busy = busy_reason(id); !busy.empty())
+        co_return refuse(id, decided, "refused", busy);
+    }
   }
-  if (refusal) co_return refuse(std::move(refusal->message), std::move(refusal->code));
-  // Claimed before the first await, so a second command cannot start the same download.
+  // Claimed before the next await, so a second command cannot start the same download.
   RunningOperation& op = operations_[id];
   op.state = ActiveOperation{kind, "resolving", 0, 0, 0, 0};
   monitor_->hold(id);
   emit(OperationBegin{id, kind});
   emit_operations();
+  if (decided) decided(CommandDecision{});
   const std::stop_token stop = op.stop.get_token();
   // Asking peers for the manifest can wait on each of them: a cancel must not.
   std::string why;
@@ -111,7 +153,7 @@ awaitable<void> PeerRuntime::download(std::string id, OperationKind kind) {
       },
       use_awaitable);
   if (space && space->need > space->free) {
-    finish_operation(id, OperationKind::download, make_error_code(errc::not_enough_space),
+    finish_operation(id, kind, make_error_code(errc::not_enough_space),
                      fmt::format("'{}' does not fit: not enough space: needs {}, {} free in {}", id,
                                  mib(space->need), mib(space->free), config_.games_dir.string()));
     co_return;
@@ -202,8 +244,10 @@ awaitable<void> PeerRuntime::download(std::string id, OperationKind kind) {
     last_download_ = result.report;
   }
   finish_operation(id, kind, result.error, result.reason);
-  // The reference auto-installs a download; a verify repairs the payload only.
-  if (!result.error && kind == OperationKind::download) start_operation(id, OperationKind::install);
+  // The reference installs what it downloaded (a game that runs is waited for); a verify
+  // repairs the payload only.
+  if (!result.error && kind == OperationKind::download && !stopping_)
+    co_await run_operation(id, OperationKind::install, {}, true);
 }
 
 void PeerRuntime::offer_to_downloads(const std::string& peer) {
@@ -328,57 +372,56 @@ std::vector<GameRecovered> recover_games(const std::filesystem::path& dir,
   return out;
 }
 
-awaitable<void> PeerRuntime::set_game_dir(std::filesystem::path dir) {
-  const std::string busy = "operations are running; wait for them or cancel them";
-  if (switching_dir_) {
-    emit(GameDirRejected{dir, "another games dir switch is running; wait for it"});
-    co_return;
+awaitable<void> PeerRuntime::change_game_dir(std::filesystem::path dir, DecisionFn decided) {
+  auto reject = [&](std::string code, std::string reason) {
+    emit(GameDirRejected{dir, reason});
+    if (decided) decided(CommandDecision{false, std::move(code), std::move(reason)});
+  };
+  auto running = [this] {
+    std::vector<std::string> names;
+    for (const auto& [id, op] : operations_)
+      names.push_back(std::string(to_string(op.state.kind)) + " of '" + id + "'");
+    for (const auto& id : claims_) names.push_back("an operation on '" + id + "'");
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  if (dir_changing_) co_return reject("refused", "another games dir change is in progress");
+  if (auto busy = running(); !busy.empty()) {
+    co_return reject("refused",
+                     "operations are running (" + busy + "); wait for them or cancel them");
   }
-  if (!operations_.empty()) {
-    emit(GameDirRejected{dir, busy});
-    co_return;
-  }
-  // Checking the dir and repairing its interrupted operations touch the disk (a slow or hung
-  // file system, thousands of games): the disk pool does it, and nothing looks at the new
-  // dir before it is done. Meanwhile the old dir stays in use.
-  switching_dir_ = true;
-  using Checked = boost::system::result<std::vector<GameRecovered>>;
-  Checked checked = make_error_code(errc::games_dir_invalid);
-  try {
-    checked = co_await asio::co_spawn(
-        disk_,
-        [dir, catalog = config_.catalog]() -> awaitable<Checked> {
-          if (auto ok = validate_games_dir(dir); !ok) co_return ok.error();
-          co_return recover_games(dir, *catalog);
-        },
-        use_awaitable);
-  } catch (const std::exception& e) {
-    switching_dir_ = false;
-    emit(GameDirRejected{dir, e.what()});
-    co_return;
-  }
-  switching_dir_ = false;
+  // From here until the switch no operation starts (busy_reason), and nothing looks at the
+  // new dir before its interrupted operations are repaired.
+  dir_changing_ = true;
+  struct Checked {
+    boost::system::result<void> valid;
+    std::vector<GameRecovered> recovered;
+  };
+  auto checked = co_await asio::co_spawn(
+      disk_,
+      [dir, catalog = config_.catalog]() -> awaitable<Checked> {
+        Checked c{validate_games_dir(dir), {}};
+        if (c.valid) c.recovered = recover_games(dir, *catalog);
+        co_return c;
+      },
+      use_awaitable);
+  dir_changing_ = false;
   if (stopping_) co_return;
-  if (!checked) {
-    emit(GameDirRejected{dir, checked.error().message()});
-    co_return;
-  }
-  for (auto& r : *checked) emit(std::move(r));
-  if (!operations_.empty()) {  // one started on the old dir meanwhile
-    emit(GameDirRejected{dir, busy});
-    co_return;
-  }
+  if (!checked.valid) co_return reject("games_dir_invalid", checked.valid.error().message());
+  for (auto& r : checked.recovered) emit(std::move(r));
   config_.games_dir = dir;
   monitor_->set_games_dir(dir);
   emit(GameDirChanged{dir});
+  if (decided) decided(CommandDecision{});
 }
 
-void PeerRuntime::start_operation(const std::string& id, OperationKind requested) {
-  auto refuse = [&](std::string reason) { emit(OperationRefused{id, std::move(reason)}); };
-  if (!config_.catalog->contains(id)) return refuse("'" + id + "' is not a catalog game");
-  if (operations_.contains(id)) {
-    return refuse("an operation is already running on '" + id + "'; wait for it or cancel it");
-  }
+awaitable<void> PeerRuntime::run_operation(std::string id, OperationKind requested,
+                                           DecisionFn decided, bool wait_for_game) {
+  using namespace asio::experimental::awaitable_operators;
+  if (!config_.catalog->contains(id))
+    co_return refuse(id, decided, "refused", "'" + id + "' is not a catalog game");
+  if (auto busy = busy_reason(id); !busy.empty()) co_return refuse(id, decided, "refused", busy);
   const auto lib = monitor_->snapshot();
   const library::LocalGame* g = lib ? lib->find(id) : nullptr;
   OperationKind kind = requested;
@@ -387,33 +430,81 @@ void PeerRuntime::start_operation(const std::string& id, OperationKind requested
     case OperationKind::install:
     case OperationKind::update:
       if (g == nullptr || !g->downloaded || g->version.empty()) {
-        return refuse("'" + id + "' is not downloaded; download it first");
+        co_return refuse(id, decided, "refused",
+                         "'" + id + "' is not downloaded; download it first");
       }
       kind = g->installed ? OperationKind::update : OperationKind::install;
       version = g->version;
       break;
     case OperationKind::uninstall:
-      if (g == nullptr || !g->installed) return refuse("'" + id + "' is not installed");
+      if (g == nullptr || !g->installed)
+        co_return refuse(id, decided, "refused", "'" + id + "' is not installed");
       break;
     case OperationKind::remove:
-      if (g == nullptr || !g->downloaded) return refuse("'" + id + "' is not downloaded");
-      if (g->installed) return refuse("installed games cannot be removed; uninstall first");
+      if (g == nullptr || !g->downloaded)
+        co_return refuse(id, decided, "refused", "'" + id + "' is not downloaded");
+      if (g->installed) {
+        co_return refuse(id, decided, "refused",
+                         "installed games cannot be removed; uninstall first");
+      }
       break;
     case OperationKind::download:
     case OperationKind::verify:
-      return refuse("downloads start with DownloadGameFiles, verifies with VerifyGame");
+      co_return refuse(id, decided, "refused",
+                       "downloads start with DownloadGameFiles, verifies with VerifyGame");
+  }
+  // These change or delete files a running game may have open.
+  const bool touches_local = kind != OperationKind::install;
+  if (touches_local && !wait_for_game) {
+    claims_.insert(id);
+    auto running = co_await game_process(id);
+    claims_.erase(id);
+    if (stopping_) co_return;
+    if (running) {
+      co_return refuse(id, decided, "game_running", running_reason(id, to_string(kind), *running));
+    }
+    if (auto busy = busy_reason(id); !busy.empty()) co_return refuse(id, decided, "refused", busy);
   }
   RunningOperation& op = operations_[id];
   op.state = ActiveOperation{kind, "starting", 0, 0};
   monitor_->hold(id);  // no rescan of a half-written root
   emit(OperationBegin{id, kind});
   emit_operations();
+  if (decided) decided(CommandDecision{});
+  const std::stop_token stop = op.stop.get_token();
+  while (touches_local && wait_for_game) {
+    auto running = co_await game_process(id);
+    if (stopping_) co_return;
+    auto it = operations_.find(id);
+    if (it == operations_.end()) co_return;
+    if (!running) {
+      if (!it->second.state.waiting_for.empty()) {
+        it->second.state.phase = "starting";
+        it->second.state.waiting_for.clear();
+        emit(OperationProgress{id, it->second.state});
+        emit_operations();
+      }
+      break;
+    }
+    if (it->second.state.waiting_for != describe(*running)) {
+      it->second.state.phase = "waiting_for_game";
+      it->second.state.waiting_for = describe(*running);
+      emit(OperationProgress{id, it->second.state});
+      emit_operations();
+    }
+    asio::steady_timer pause(io_, config_.game_recheck_interval);
+    boost::system::error_code ec;
+    co_await (pause.async_wait(asio::redirect_error(use_awaitable, ec)) || until_stopped(stop));
+    if (stop.stop_requested()) {
+      finish_operation(id, kind, make_error_code(install::errc::cancelled), {});
+      co_return;
+    }
+  }
 
   std::weak_ptr<PeerRuntime> weak = weak_from_this();
-  asio::post(disk_, [weak, id, kind, version, stop = op.stop.get_token(),
-                     games_dir = config_.games_dir, unpacker = config_.unpacker,
-                     catalog = config_.catalog, scan_options = monitor_->settings().scan,
-                     net = io_.get_executor()] {
+  asio::post(disk_, [weak, id, kind, version, stop, games_dir = config_.games_dir,
+                     unpacker = config_.unpacker, catalog = config_.catalog,
+                     scan_options = monitor_->settings().scan, net = io_.get_executor()] {
     install::OperationContext ctx;
     ctx.stop = stop;
     ctx.progress = [weak, id, net](const install::Progress& p) {

@@ -472,40 +472,55 @@ awaitable<std::optional<MergedManifest>> PeerRuntime::fetch_manifest(
   co_return merged;
 }
 
-void PeerRuntime::on_command(PeerCommand c) {
+void PeerRuntime::on_command(PeerCommand c, DecisionFn decided) {
   if (stopping_) return;
   std::visit(
       [&](auto& cmd) {
         using T = std::decay_t<decltype(cmd)>;
+        [[maybe_unused]] auto spawn = [&](awaitable<void> task) {
+          asio::co_spawn(io_, std::move(task), asio::detached);
+        };
         if constexpr (std::is_same_v<T, ListGames>) {
           emit_snapshot(true);
         } else if constexpr (std::is_same_v<T, GetGame>) {
-          asio::co_spawn(io_, get_game(cmd.id, false), asio::detached);
+          spawn(get_game(cmd.id, false));
         } else if constexpr (std::is_same_v<T, FetchLatestFromPeers>) {
-          asio::co_spawn(io_, get_game(cmd.id, true), asio::detached);
+          spawn(get_game(cmd.id, true));
         } else if constexpr (std::is_same_v<T, SetGameDir>) {
-          asio::co_spawn(io_, set_game_dir(cmd.dir), asio::detached);
+          spawn(change_game_dir(cmd.dir, std::move(decided)));
+          return;
         } else if constexpr (std::is_same_v<T, GetPeerCount>) {
           emit(PeerCount{peers_.peer_count()});
         } else if constexpr (std::is_same_v<T, InstallGame>) {
-          start_operation(cmd.id, OperationKind::install);
+          spawn(run_operation(cmd.id, OperationKind::install, std::move(decided), false));
+          return;
         } else if constexpr (std::is_same_v<T, UninstallGame>) {
-          start_operation(cmd.id, OperationKind::uninstall);
+          spawn(run_operation(cmd.id, OperationKind::uninstall, std::move(decided), false));
+          return;
         } else if constexpr (std::is_same_v<T, RemoveDownloadedGame>) {
-          start_operation(cmd.id, OperationKind::remove);
+          spawn(run_operation(cmd.id, OperationKind::remove, std::move(decided), false));
+          return;
         } else if constexpr (std::is_same_v<T, DownloadGameFiles>) {
-          asio::co_spawn(io_, download(cmd.id, OperationKind::download), asio::detached);
+          spawn(download(cmd.id, OperationKind::download, std::move(decided)));
+          return;
         } else if constexpr (std::is_same_v<T, VerifyGame>) {
-          asio::co_spawn(io_, download(cmd.id, OperationKind::verify), asio::detached);
+          spawn(download(cmd.id, OperationKind::verify, std::move(decided)));
+          return;
         } else if constexpr (std::is_same_v<T, AddManualPeer>) {
           add_manual(cmd.address, true);
         } else if constexpr (std::is_same_v<T, RemoveManualPeer>) {
           remove_manual(cmd.address);
         } else if constexpr (std::is_same_v<T, CancelOperation> ||
                              std::is_same_v<T, CancelDownload>) {
-          if (auto it = operations_.find(cmd.id); it != operations_.end())
-            it->second.stop.request_stop();
+          auto it = operations_.find(cmd.id);
+          if (it == operations_.end()) {
+            if (decided)
+              decided(CommandDecision{false, "refused", "nothing is running on '" + cmd.id + "'"});
+            return;
+          }
+          it->second.stop.request_stop();
         }
+        if (decided) decided(CommandDecision{});
       },
       c);
 }
@@ -516,8 +531,8 @@ PeerRuntimeHandle::PeerRuntimeHandle(std::shared_ptr<PeerRuntime> rt) : rt_(std:
 PeerRuntimeHandle::~PeerRuntimeHandle() {
   stop();
 }
-void PeerRuntimeHandle::send(PeerCommand command) {
-  rt_->post(std::move(command));
+void PeerRuntimeHandle::send(PeerCommand command, DecisionFn decided) {
+  rt_->post(std::move(command), std::move(decided));
 }
 void PeerRuntimeHandle::stop() {
   rt_->stop();

@@ -18,6 +18,7 @@
 #include "install/unpacker.hpp"
 #include "library/catalog.hpp"
 #include "runtime/commands.hpp"
+#include "runtime/game_processes.hpp"
 #include "runtime/library_monitor.hpp"
 #include "runtime/manual_peers.hpp"
 #include "runtime/peer_discovery.hpp"
@@ -56,6 +57,10 @@ struct PeerConfig {
   // also bounds transport.handshake_timeout.
   PeerLimits limits;
   unsigned disk_threads = 2;
+  // Update, uninstall and remove refuse while a process runs from the game's local/; the
+  // install after a download waits for it, looking again this often.
+  ProcessScanLimits processes;
+  std::chrono::milliseconds game_recheck_interval{1000};
   // Extracts archives on install; null: the libarchive unpacker.
   std::shared_ptr<const install::Unpacker> unpacker;
   // How peers are found. Null: no discovery (peers only through add_peer, for tools).
@@ -81,8 +86,9 @@ class PeerRuntimeHandle {
   PeerRuntimeHandle(const PeerRuntimeHandle&) = delete;
   PeerRuntimeHandle& operator=(const PeerRuntimeHandle&) = delete;
 
-  // Thread-safe; the answer comes as events.
-  void send(PeerCommand command);
+  // Thread-safe; the answer comes as events, and for commands that start or change something
+  // also through `decided` (called once on the network thread, when the runtime has decided).
+  void send(PeerCommand command, DecisionFn decided = {});
   // Says goodbye, closes connections, joins the network thread. Idempotent.
   void stop();
 

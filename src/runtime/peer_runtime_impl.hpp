@@ -65,10 +65,11 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
 
   boost::system::result<void> start();
   void stop();
-  void post(PeerCommand c) {
-    asio::post(io_, [self = shared_from_this(), c = std::move(c)]() mutable {
-      self->on_command(std::move(c));
-    });
+  void post(PeerCommand c, DecisionFn decided) {
+    asio::post(
+        io_, [self = shared_from_this(), c = std::move(c), decided = std::move(decided)]() mutable {
+          self->on_command(std::move(c), std::move(decided));
+        });
   }
   void add_peer(DiscoveredPeer p) {
     asio::post(io_, [self = shared_from_this(), p = std::move(p)] { self->on_seen(p, false); });
@@ -141,7 +142,7 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   awaitable<void> probe(std::string id);
   // Starts a refresh of the peer's games if they are stale and the interval allows.
   void maybe_refresh(const std::string& id);
-  void on_command(PeerCommand c);
+  void on_command(PeerCommand c, DecisionFn decided);
 
   awaitable<void> supervise(std::string name, std::function<awaitable<void>()> task);
   awaitable<void> server_task();
@@ -154,20 +155,31 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   awaitable<std::optional<MergedManifest>> fetch_manifest(
       std::string id, std::string& why, std::optional<std::string> version = std::nullopt);
   // A download of the latest version, or (`verify`) of the version on disk over itself.
-  awaitable<void> download(std::string id, OperationKind kind);
+  awaitable<void> download(std::string id, OperationKind kind, DecisionFn decided);
   // A peer's game list changed: running downloads of a version it now serves (with the same
   // manifest) take it as a source; those of a version it no longer serves let it go.
   void offer_to_downloads(const std::string& peer);
   // A peer left: no download asks it any more.
   void withdraw_from_downloads(const std::string& peer);
   awaitable<boost::system::result<std::shared_ptr<transport::Connection>>> connect(std::string id);
-  void start_operation(const std::string& id, OperationKind requested);
+  // Starts an install-side operation. Update, uninstall and remove are refused while a process
+  // runs from the game's local/; with `wait_for_game` (the install after a download) the
+  // operation waits in phase waiting_for_game instead, cancellable.
+  awaitable<void> run_operation(std::string id, OperationKind requested, DecisionFn decided,
+                                bool wait_for_game);
+  // The process running from the game's local/, if any (scanned on the disk pool).
+  awaitable<std::optional<GameProcess>> game_process(std::string id);
+  // Emits OperationRefused and tells the caller.
+  void refuse(const std::string& id, const DecisionFn& decided, std::string code,
+              std::string reason);
+  // Why no operation may start on `id` now (empty: it may).
+  std::string busy_reason(const std::string& id) const;
   void on_operation_progress(const std::string& id, const install::Progress& p);
   void finish_operation(const std::string& id, OperationKind kind, boost::system::error_code ec,
                         std::string detail);
   void emit_operations();
-  // Checks and repairs `dir` on the disk pool, then switches to it (unless operations run).
-  awaitable<void> set_game_dir(std::filesystem::path dir);
+  // Validates `dir` and repairs its interrupted operations on the disk pool, then switches.
+  awaitable<void> change_game_dir(std::filesystem::path dir, DecisionFn decided);
 
   PeerConfig config_;
   EventSink sink_;
@@ -205,6 +217,9 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   // The local library's revision moved for a reason the scan cannot see (a download starts
   // or ends and its partial version is offered or withdrawn): peers refetch our list.
   void announce_partial_change();
+  // Games whose operation is being decided (a /proc scan runs): nothing else starts on them.
+  std::set<std::string> claims_;
+  bool dir_changing_ = false;             // a games dir change is being validated and recovered
   std::vector<GameRecovered> recovered_;  // from startup recovery, emitted once running
   DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;
@@ -216,7 +231,6 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   FetchGate manifest_gate_;                     // GetGame requests at once, over all peers
   FetchGate refresh_gate_;                      // ListGames requests at once, over all peers
   ManifestDissent dissent_;     // peers whose manifest lost a vote, by game and version
-  bool switching_dir_ = false;  // a SetGameDir is checking its dir on the disk pool
   bool stopping_ = false;
   // Liveness of listed peers.
   std::map<std::string, Clock::time_point> last_answer_;

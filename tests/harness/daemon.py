@@ -24,10 +24,14 @@ class DaemonError(RuntimeError):
 
 class Daemon:
     def __init__(self, host, workdir, name=None, games=None, state=None, args=(),
-                 api_port=7878, tool=None, start=True, ready_timeout=20.0):
+                 api_port=7878, tool=None, start=True, ready_timeout=20.0, env=None,
+                 games_flag=True):
         """workdir: a Workdir (its logs are shown when the test fails) or a directory path.
         games/state: directories to use (default <workdir>/<name>/games and .../state,
-        created). args: more `serve` arguments (e.g. ["--party-key", path])."""
+        created). args: more `serve` arguments (e.g. ["--party-key", path]). env: more
+        environment variables; XDG_CONFIG_HOME is <workdir>/<name>/config unless given, so
+        a daemon never reads the machine's settings file (`.config_file` is the one it uses).
+        games_flag: False leaves out `--games` (the settings file or environment decide)."""
         self.host = host
         self.name = name or host.name
         base = getattr(workdir, "path", workdir)
@@ -40,6 +44,9 @@ class Daemon:
         if hasattr(workdir, "add_log"):
             workdir.add_log(self.log_path)
         self.args = [str(a) for a in args]
+        self.env = {"XDG_CONFIG_HOME": os.path.join(self.dir, "config"), **(env or {})}
+        self.config_file = os.path.join(self.env["XDG_CONFIG_HOME"], "lanspread", "config")
+        self.games_flag = games_flag
         self.api_port_wanted = api_port
         self.tool = tool or config.tool()
         self.key_file = os.path.join(self.state, "api-key")
@@ -51,7 +58,8 @@ class Daemon:
             self.start(ready_timeout=ready_timeout)
 
     def argv(self):
-        return [self.tool, "serve", "--games", self.games, "--state", self.state, "--name",
+        games = ["--games", self.games] if self.games_flag else []
+        return [self.tool, "serve", *games, "--state", self.state, "--name",
                 self.name, "--api", f"127.0.0.1:{self.api_port_wanted}", *self.args]
 
     def start(self, wait=True, ready_timeout=20.0):
@@ -65,7 +73,7 @@ class Daemon:
                     f"{' '.join(self.argv())}\n")
         self._log_offset = os.path.getsize(self.log_path)
         self.proc = Process(self.host.argv(self.argv()), log=self.log_path, capture=False,
-                            name=f"serve {self.name}")
+                            env=self.env, name=f"serve {self.name}")
         self.api = None
         if wait:
             self.wait_ready(ready_timeout)

@@ -12,6 +12,7 @@ const PHASE: Record<string, string> = {
   waiting_for_peers: 'Waiting for peers',
   committing: 'Finishing',
   starting: 'Starting',
+  waiting_for_game: 'Waiting for the game to close',
   extracting: 'Extracting',
   copying: 'Copying',
   carrying: 'Carrying your files over',

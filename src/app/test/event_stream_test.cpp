@@ -31,7 +31,8 @@ class ApiFixture : public ::testing::Test {
     config.address = tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
     config.key = kKey;
     config.key_path = "/state/api-key";
-    auto server = ApiServer::start(io_.get_executor(), config, state_, [](runtime::PeerCommand) {});
+    auto server = ApiServer::start(io_.get_executor(), config, state_,
+                                   [](runtime::PeerCommand, runtime::DecisionFn) {});
     ASSERT_TRUE(server);
     server_ = *server;
     thread_ = std::thread([this] { io_.run(); });
