@@ -163,9 +163,19 @@ int run_set_games_dir(CliContext& ctx, const std::string& dir) {
   const json::value body = json::object{{"path", path}};
   auto reply =
       ctx.client().request(boost::beast::http::verb::put, "/api/v1/settings/games-dir", &body);
-  if (!reply) return ctx.fail(reply.error());
-  if (reply->status != 200) return ctx.fail(*reply);
-  // The API checked the path; the runtime may still refuse it (operations running).
+  auto switched = [&] {
+    if (ctx.json()) {
+      CliContext::print_json(json::object{{"path", path}});
+    } else {
+      fmt::print("games dir is now {}\n", printable(path));
+    }
+    return kExitOk;
+  };
+  // The daemon answers once it has switched (200) or refused (its reason).
+  if (reply && reply->status == 200) return switched();
+  if (reply) return ctx.fail(*reply);
+  if (reply.error() != ClientErrc::timed_out) return ctx.fail(reply.error());
+  // Still repairing a large games dir: its event says how the change ended.
   const auto deadline = std::chrono::steady_clock::now() + ctx.waits().games_dir_wait;
   while (std::chrono::steady_clock::now() < deadline) {
     auto event = ctx.client().next_event(ctx.waits().tick);
@@ -174,21 +184,14 @@ int run_set_games_dir(CliContext& ctx, const std::string& dir) {
     const std::string type = string_field(**event, "type");
     const json::value* data = (*event)->as_object().if_contains("data");
     if (data == nullptr || string_field(*data, "path") != path) continue;
-    if (type == "games_dir_changed") {
-      if (ctx.json()) {
-        CliContext::print_json(json::object{{"path", path}});
-      } else {
-        fmt::print("games dir is now {}\n", printable(path));
-      }
-      return kExitOk;
-    }
+    if (type == "games_dir_changed") return switched();
     if (type == "games_dir_rejected") {
       return ctx.fail(kExitRefused, "games_dir_rejected",
                       printable(path) + ": " + printable(string_field(*data, "reason")));
     }
   }
   return ctx.fail(kExitError, "timed_out",
-                  fmt::format("the daemon accepted the games dir but did not confirm the switch "
+                  fmt::format("the daemon did not confirm the switch to the games dir "
                               "within {} s; see `lanspread status`",
                               ctx.waits().games_dir_wait.count()));
 }

@@ -28,7 +28,8 @@ struct WaitLimits {
   std::chrono::seconds begin_wait{30};
   // From a cancel request (Ctrl-C, `cancel`) to the operation's end.
   std::chrono::seconds cancel_wait{30};
-  // set-games-dir: from the daemon's 200 to its games_dir_changed (or rejected) event.
+  // set-games-dir: when the daemon's answer outlasts the request timeout (it repairs a large
+  // games dir first), how long to wait for its games_dir_changed (or rejected) event.
   std::chrono::seconds games_dir_wait{30};
   // open: how long xdg-open may take to hand the URL to a browser before it is left alone.
   std::chrono::seconds opener_wait{5};
