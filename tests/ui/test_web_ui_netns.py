@@ -5,7 +5,8 @@ playwright-core (web/e2e/ui_e2e.mjs), runs inside the downloader's namespace, lo
 the one-time link `serve` printed (after checking how the page's own files are served without
 one), and does what a person would: finds the seeder's game with
 its size, downloads it and watches the bar move, sees it installed, uninstalls and removes it,
-looks at the peers and tries a games folder the daemon refuses. Screenshots of every state
+looks at the peers, tries a games folder the daemon refuses, and names the seeder by
+address in the network settings, sees it connected and removes it. Screenshots of every state
 are kept in --shots.
 Usage: test_web_ui_netns.py --tool <lanspread> --driver <ui_e2e.mjs> --shots <dir>"""
 import argparse
@@ -36,7 +37,8 @@ class WebUi(harness.TestCase):
         # Guards against a page that looks right and does not work: a login link that does
         # not log in, a game shown without its size, a download button whose bar never moves
         # or never ends, an install, uninstall or remove that the page claims but the disk
-        # does not show, and scripts or styles the page's own CSP blocks.
+        # does not show, a peer named by address that the page never shows connected, and
+        # scripts or styles the page's own CSP blocks.
         lan = self.lan()
         seed = lan.host("seed")
         # The downloader's link is limited so the download lasts a few seconds.
@@ -56,7 +58,8 @@ class WebUi(harness.TestCase):
         self.assertIsNotNone(node, "node is not on PATH")
         r = leech.run([node, DRIVER, "--base", "http://127.0.0.1:7878", "--login", login,
                        "--game", GAME, "--size", SIZE_TEXT, "--peer", "seeder",
-                       "--games-dir", d.games, "--shots", SHOTS, "--step-timeout", "60"],
+                       "--games-dir", d.games, "--peer-address", f"{seed.ip()}:7979",
+                       "--shots", SHOTS, "--step-timeout", "60"],
                       check=False, timeout=240)
         sys.stderr.write(r.stdout)
         self.assertEqual(r.returncode, 0, f"the browser test failed:\n{r.stderr}")

@@ -21,12 +21,13 @@ const { values: opt } = parseArgs({
     size: { type: 'string' },
     peer: { type: 'string' },
     'games-dir': { type: 'string' },
+    'peer-address': { type: 'string' },
     shots: { type: 'string' },
     browser: { type: 'string', default: '/usr/bin/chromium' },
     'step-timeout': { type: 'string', default: '60' },
   },
 });
-for (const k of ['base', 'game', 'size', 'peer', 'games-dir', 'shots']) {
+for (const k of ['base', 'game', 'size', 'peer', 'games-dir', 'peer-address', 'shots']) {
   if (!opt[k]) throw new Error(`--${k} is required`);
 }
 const STEP_MS = Number(opt['step-timeout']) * 1000;
@@ -203,6 +204,17 @@ try {
   const reason = await error.innerText();
   check(reason.startsWith('/nonexistent/lanspread-games:'), `the refusal does not give the daemon's reason: "${reason}"`);
   await shot('09-settings-refused');
+
+  step = 'network';
+  const discovery = await page.getByTestId('discovery').innerText();
+  check(discovery.startsWith('Looking for peers on '), `discovery reads "${discovery}"`);
+  await page.getByLabel('Address').fill(opt['peer-address']);
+  await page.getByRole('button', { name: 'Add' }).click();
+  const manualRow = page.locator(`.manual-peers li[data-address="${opt['peer-address']}"]`);
+  await manualRow.getByText('Connected').waitFor();
+  await shot('09b-settings-network');
+  await manualRow.getByRole('button', { name: 'Remove' }).click();
+  await manualRow.waitFor({ state: 'detached' });
 
   step = 'small-screen';
   const phone = await context.newPage();

@@ -1,7 +1,7 @@
 // Calls to the daemon's HTTP API (docs/api.md) from the page. The browser sends the session
 // cookie and, on POST and PUT, its Origin; the daemon checks both. Every failure becomes an
 // ApiError carrying the daemon's own code and message, so the page can show its reason.
-import type { GamesBody, Peer, Status } from './types';
+import type { DaemonSettings, GamesBody, ManualPeer, Peer, Status } from './types';
 
 export class ApiError extends Error {
   constructor(
@@ -60,6 +60,10 @@ export const api = {
   gameAction: (id: string, endpoint: string) =>
     call<{ id: string; action: string; accepted: boolean }>('POST', `/api/v1/games/${encodeURIComponent(id)}/${endpoint}`),
   setGamesDir: (path: string) => call<{ path: string }>('PUT', '/api/v1/settings/games-dir', { path }),
+  settings: () => call<DaemonSettings>('GET', '/api/v1/settings'),
+  manualPeers: async () => (await call<{ manual?: ManualPeer[] }>('GET', '/api/v1/peers')).manual ?? [],
+  addPeer: (address: string) => call<{ address: string; added: boolean }>('POST', '/api/v1/peers', { address }),
+  removePeer: (address: string) => call<{ address: string }>('DELETE', `/api/v1/peers/${encodeURIComponent(address)}`),
 };
 
 export function eventsUrl(since: number, loc: { protocol: string; host: string } = location): string {

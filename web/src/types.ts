@@ -67,6 +67,29 @@ export interface Status {
   version: string;
   peer_count: number;
   event_seq: number;
+  discovery?: Discovery;
+}
+
+// How peers are found: `state` is starting, waiting_for_interface, running, restarting or off.
+export interface Discovery {
+  state: string;
+  interfaces: string[];
+}
+
+// A peer named by address (Settings, `serve --peer`, `peer =` in the settings file).
+export interface ManualPeer {
+  address: string;
+  peer_id: string | null;
+  listed: boolean;
+}
+
+// GET /api/v1/settings: what the daemon runs with.
+export interface DaemonSettings {
+  games_dir: string;
+  peers: string[];
+  interfaces: string[];
+  all_interfaces: boolean;
+  config_file: string;
 }
 
 // One message of the event stream. `missed` (no seq) is the stream's own note that events
