@@ -77,7 +77,6 @@ using PeerCommand =
                  UninstallGame, RemoveDownloadedGame, CancelOperation, DownloadGameFiles,
                  CancelDownload, AddManualPeer, RemoveManualPeer, VerifyGame>;
 
-
 // The runtime's answer to a command that starts or changes something, given once it has
 // decided: accepted (the operation started, the setting changed) or refused, with a stable
 // `code` ("refused": the game's or the runtime's state does not allow it; "game_running": a
@@ -250,12 +249,11 @@ struct GameRecovered {
   std::vector<std::string> notes;
 };
 
-using PeerEvent =
-    std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed, PeerJoined,
-                 PeerLeft, PeerCount, GameDirChanged, GameDirRejected, RuntimeFailure,
-                 OperationBegin, OperationProgress, OperationFinished, OperationFailed,
-                 OperationCancelled, OperationRefused, ActiveOperations, GameRecovered,
-                 PeerStateChanged, DiscoveryStatus, ManualPeers, ManualPeerRefused,
-                 ManifestDisagreement>;
+using PeerEvent = std::variant<LibrarySnapshot, LocalLibraryChanged, GotGameFiles, GetGameFailed,
+                               PeerJoined, PeerLeft, PeerCount, GameDirChanged, GameDirRejected,
+                               RuntimeFailure, OperationBegin, OperationProgress, OperationFinished,
+                               OperationFailed, OperationCancelled, OperationRefused,
+                               ActiveOperations, GameRecovered, PeerStateChanged, DiscoveryStatus,
+                               ManualPeers, ManualPeerRefused, ManifestDisagreement>;
 
 }  // namespace lanspread::runtime

@@ -14,8 +14,8 @@
 #pragma once
 
 #include "proto/messages.hpp"
-#include "runtime/traffic_meter.hpp"
 #include "runtime/partial_game.hpp"
+#include "runtime/traffic_meter.hpp"
 #include "transfer/chunk_map.hpp"
 #include "transfer/download_progress.hpp"
 #include "transfer/download_settings.hpp"

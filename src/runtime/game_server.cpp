@@ -18,8 +18,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <memory>
 #include <algorithm>
+#include <memory>
 #include <optional>
 
 namespace lanspread::runtime {
@@ -273,8 +273,7 @@ awaitable<int> GameServer::take_file(const void* owner, const std::string& key,
 }
 
 awaitable<void> GameServer::send_file(transport::Stream& stream, const void* owner,
-                                      const std::string& client,
-                                      std::filesystem::path root,
+                                      const std::string& client, std::filesystem::path root,
                                       const proto::GameFileDescription& file, std::uint64_t offset,
                                       std::uint64_t length) {
   const std::string rel = file.path;

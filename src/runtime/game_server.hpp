@@ -10,8 +10,8 @@
 
 #include "library/scan.hpp"
 #include "runtime/open_file_cache.hpp"
-#include "runtime/traffic_meter.hpp"
 #include "runtime/partial_game.hpp"
+#include "runtime/traffic_meter.hpp"
 #include "transport/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -84,8 +84,7 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
       std::vector<proto::GameSummary> games,
       const std::vector<std::shared_ptr<const PartialGame>>& all);
   asio::awaitable<void> send_file(transport::Stream& stream, const void* owner,
-                                  const std::string& client,
-                                  std::filesystem::path root,
+                                  const std::string& client, std::filesystem::path root,
                                   const proto::GameFileDescription& file, std::uint64_t offset,
                                   std::uint64_t length);
   // A descriptor of the file from the cache (opened on the disk pool if needed), -1 if it

@@ -1,7 +1,7 @@
 #include "runtime/peer_runtime_impl.hpp"
 
-#include "runtime/chunk_map_requests.hpp"
 #include "proto/layout.hpp"
+#include "runtime/chunk_map_requests.hpp"
 #include "transfer/update_commit.hpp"
 
 #include <fmt/format.h>

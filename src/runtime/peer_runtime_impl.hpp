@@ -224,13 +224,13 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   DownloadReport last_download_;          // of the download being reported as finished
   std::map<std::string, int> failures_;
   std::map<std::string, ManifestSplit> splits_;  // by game: the last vote, when it split
-  std::set<std::string> busy_;  // peers with a ping or refresh in flight
+  std::set<std::string> busy_;                   // peers with a ping or refresh in flight
   // Verified candidates the table had no room for: not probed again until a peer leaves.
   std::set<std::string> parked_;
   std::optional<proto::Sha256> last_snapshot_;  // digest of the last LibrarySnapshot emitted
   FetchGate manifest_gate_;                     // GetGame requests at once, over all peers
   FetchGate refresh_gate_;                      // ListGames requests at once, over all peers
-  ManifestDissent dissent_;     // peers whose manifest lost a vote, by game and version
+  ManifestDissent dissent_;  // peers whose manifest lost a vote, by game and version
   bool stopping_ = false;
   // Liveness of listed peers.
   std::map<std::string, Clock::time_point> last_answer_;
