@@ -145,7 +145,7 @@ class Bench:
     def round(self, hosts, start_all, wait_one, games_of):
         """Starts every downloader at once and waits for each: (seconds until the last one
         finished or None, bytes the seeder sent)."""
-        sent = transfer.tx_bytes(self.seed_host)
+        sent = self.seed_host.tx_bytes()
         start = time.perf_counter()
         handles = start_all()
         took = [None] * len(hosts)
@@ -158,7 +158,7 @@ class Bench:
             t.start()
         for t in threads:
             t.join()
-        sent = transfer.tx_bytes(self.seed_host) - sent
+        sent = self.seed_host.tx_bytes() - sent
         for i, h in enumerate(hosts):
             if took[i] is not None:
                 self.check_tree(h.name, games_of(i))

@@ -1,7 +1,6 @@
 """What the download and swarm benchmarks share: test games of real bytes, a download timed
 from the request to its end through a daemon's API, a host's interface counters and a
 record of every failure."""
-import json
 import os
 import shutil
 import time
@@ -99,12 +98,6 @@ class Download:
             self.daemon.api.post(f"/api/v1/games/{GID}/cancel")
             self.events.next(lambda e: e["type"] in ENDS and e["data"].get("kind") in installs,
                              timeout)
-
-
-def tx_bytes(host, ifname="eth0"):
-    """Bytes `host` has sent on `ifname`, from the counters in its namespace."""
-    out = host.run(["ip", "-s", "-j", "link", "show", "dev", ifname]).stdout
-    return json.loads(out)[0]["stats64"]["tx"]["bytes"]
 
 
 def dir_size(path):

@@ -6,6 +6,7 @@ from .case import TestCase, Workdir, main, measured, parse_args, require_root
 from .cleanup import sweep_stale, undo_all
 from .config import tool
 from .daemon import Daemon, DaemonError
+from .downloads import download_all
 from .data import (CHUNK, assert_same_tree, deterministic_bytes, make_game, sha256_bytes,
                    sha256_file, tree_differences, write_file)
 from .lan import Host, Lan, Link

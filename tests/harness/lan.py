@@ -8,6 +8,7 @@ rate-limited (`tc tbf`, both directions) and made to drop IP multicast while pro
 Every name carries the test's pid (see cleanup.py), and everything is deleted by `close()`,
 at exit, on SIGTERM, or by the reaper after a SIGKILL."""
 import dataclasses
+import json
 import ipaddress
 import itertools
 import socket
@@ -157,6 +158,11 @@ class Host:
         return None
 
     # --- traffic shaping and filtering -------------------------------------------------------
+    def tx_bytes(self, ifname="eth0"):
+        """Bytes this host has sent on `ifname` (the kernel's counter, read in its namespace)."""
+        out = self.run(["ip", "-s", "-j", "link", "show", "dev", ifname]).stdout
+        return json.loads(out)[0]["stats64"]["tx"]["bytes"]
+
     def set_rate(self, rate, ifname=None, burst="256kb"):
         """Limits a link (default: all links, and those attached later) to `rate` in both
         directions with `tc tbf`; rate None removes the limit."""

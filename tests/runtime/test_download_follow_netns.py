@@ -5,7 +5,6 @@ went away waits for one and finishes when it is back, peers that disagree about 
 files are split into groups and the download takes one, and the version guards and `verify`.
 Driven and observed through each daemon's HTTP API.
 Usage: test_download_follow_netns.py --tool <lanspread binary>"""
-import json
 import os
 import sys
 import time
@@ -13,7 +12,6 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import harness  # noqa: E402
 from harness import CHUNK, sha256_bytes, sha256_file  # noqa: E402
-from harness.sh import run  # noqa: E402
 
 GAME = "openarena"
 ENDS = ("operation_finished", "operation_failed", "operation_cancelled")
@@ -25,12 +23,6 @@ PAYLOAD = (".lanspread*", ".local*", "local")
 def game(body, gid=GAME):
     """The game's entry, or an empty dict while the daemon has not loaded its library."""
     return next((g for g in body.get("games", []) if g["id"] == gid), {})
-
-
-def tx_bytes(host, ifname="eth0"):
-    """Bytes the host has sent on `ifname` (the kernel's counter, read inside its namespace)."""
-    out = run(["ip", "-n", host.ns, "-s", "-j", "link", "show", "dev", ifname]).stdout
-    return json.loads(out)[0]["stats64"]["tx"]["bytes"]
 
 
 class FollowThePeers(harness.TestCase):
@@ -73,7 +65,7 @@ class FollowThePeers(harness.TestCase):
         self.assertIsNotNone(events.next(lambda e: e["type"] == "operation_progress"
                                          and e["data"]["done"] >= CHUNK, 30))
         late.start()
-        late_before = tx_bytes(late.host)
+        late_before = late.host.tx_bytes()
         # Both serve while the download still has most of its bytes to go.
         both = events.next(lambda e: e["type"] == "operation_progress"
                            and e["data"].get("active_peers", 0) >= 2, 60)
@@ -83,8 +75,8 @@ class FollowThePeers(harness.TestCase):
         self.assertEqual(sha256_file(os.path.join(d.games, GAME, "data", "big.pak")),
                          sha256_bytes(big))
         # The late seeder carried real data, not only pings and a manifest.
-        self.assertGreater(tx_bytes(late.host) - late_before, 2 * CHUNK)
-        self.assertGreater(tx_bytes(first.host), 2 * CHUNK)
+        self.assertGreater(late.host.tx_bytes() - late_before, 2 * CHUNK)
+        self.assertGreater(first.host.tx_bytes(), 2 * CHUNK)
 
     def test_waits_for_peers_when_every_seeder_is_gone(self):
         """Guards against a download failing 10 s after its only seeder went away: it waits

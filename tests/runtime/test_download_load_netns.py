@@ -4,10 +4,8 @@ hosts in network namespaces: one seeder on a 100 Mbit/s link and eight downloade
 seeder frozen (SIGSTOP) mid-download, cancelled or replaced by another seeder; a game of
 10,000 files served and downloaded with an open-file limit of 1,024 on both sides. Driven and observed through each
 daemon's HTTP API. Usage: test_download_load_netns.py --tool <lanspread binary>"""
-import json
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -31,12 +29,6 @@ def offered(daemon, peers=1, version="1"):
 
 def download_end(events, timeout):
     return events.next(lambda e: e["type"] in ENDS and e["data"]["kind"] == "download", timeout)
-
-
-def tx_bytes(host, ifname="eth0"):
-    """Bytes `host` has sent on `ifname` (its uplink)."""
-    out = host.run(["ip", "-s", "-j", "link", "show", "dev", ifname]).stdout
-    return json.loads(out)[0]["stats64"]["tx"]["bytes"]
 
 
 class LimitedDaemon(harness.Daemon):
@@ -76,23 +68,9 @@ class OneSeederManyDownloaders(harness.TestCase):
         downloaders = [self.serve(lan.host(f"dl{i}")) for i in range(8)]
         for d in downloaders:
             self.assertIsNotNone(offered(d), f"{d.name} never saw the game")
-        streams = [d.api.event_stream() for d in downloaders]
-        sent_before = tx_bytes(seed_host)
-        start = time.monotonic()
-        for d in downloaders:
-            self.assertEqual(d.api.post("/api/v1/games/openarena/download").status, 202)
-        ends, took = [None] * 8, [None] * 8
-
-        def wait(i):
-            ends[i] = download_end(streams[i], 240)
-            took[i] = time.monotonic() - start
-
-        threads = [threading.Thread(target=wait, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        uploaded = tx_bytes(seed_host) - sent_before
+        sent_before = seed_host.tx_bytes()
+        ends, took, streams = harness.download_all(downloaders, "openarena", 240)
+        uploaded = seed_host.tx_bytes() - sent_before
         for d, e in zip(downloaders, ends):
             self.assertEqual(e and e["type"], "operation_finished", f"{d.name}: {e}")
             harness.assert_same_tree(source, os.path.join(d.games, "openarena"), IGNORE)

@@ -3,17 +3,13 @@
 on a 100 Mbit/s link and eight downloaders at once, which trade the chunks they have verified;
 one of them has its verified chunks corrupted on disk behind its back. Driven and observed
 through each daemon's HTTP API. Usage: test_swarm_netns.py --tool <lanspread binary>"""
-import json
 import os
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import harness  # noqa: E402
 from harness import CHUNK  # noqa: E402
 
-ENDS = ("operation_finished", "operation_failed", "operation_cancelled")
 IGNORE = (".lanspread*", "local", ".local.*")  # the downloaders install what they fetched
 PAKS = ("data/a.pak", "data/b.pak")
 CHUNKS = 20  # per pak: 320 MiB in all
@@ -27,11 +23,6 @@ def offered(daemon, version="1"):
     return daemon.api.wait_until(
         lambda b: game(b).get("latest_version") == version
         and len(game(b).get("latest_peers", [])) >= 1, 30, path="/api/v1/games")
-
-
-def tx_bytes(host, ifname="eth0"):
-    out = host.run(["ip", "-s", "-j", "link", "show", "dev", ifname]).stdout
-    return json.loads(out)[0]["stats64"]["tx"]["bytes"]
 
 
 def corrupt_written_chunks(path):
@@ -67,29 +58,17 @@ class Swarm(harness.TestCase):
         downloaders = [self.serve(lan.host(f"dl{i}")) for i in range(8)]
         for d in downloaders:
             self.assertIsNotNone(offered(d), f"{d.name} never saw the game")
-        streams = [d.api.event_stream() for d in downloaders]
-        sent_before = tx_bytes(seed_host)
-        start = time.monotonic()
-        for d in downloaders:
-            self.assertEqual(d.api.post("/api/v1/games/openarena/download").status, 202)
-        ends, took = [None] * 8, [None] * 8
-
-        def wait(i):
-            ends[i] = streams[i].next(
-                lambda e: e["type"] in ENDS and e["data"]["kind"] == "download", 400)
-            took[i] = time.monotonic() - start
-
-        threads = [threading.Thread(target=wait, args=(i,)) for i in range(8)]
-        for t in threads:
-            t.start()
+        sent_before = seed_host.tx_bytes()
         # dl0's verified chunks go bad on its disk while it serves them to the others.
         bad = [os.path.join(downloaders[0].games, "openarena", p) for p in PAKS]
-        while any(t.is_alive() for t in threads):
+
+        def spoil(ends):
             if ends[0] is None:
                 for path in bad:
                     corrupt_written_chunks(path)
-            time.sleep(0.5)
-        uploaded = tx_bytes(seed_host) - sent_before
+
+        ends, took, _ = harness.download_all(downloaders, "openarena", 400, while_waiting=spoil)
+        uploaded = seed_host.tx_bytes() - sent_before
 
         for d, e in zip(downloaders, ends):
             self.assertEqual(e and e["type"], "operation_finished", f"{d.name}: {e}")
