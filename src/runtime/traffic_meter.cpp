@@ -41,20 +41,22 @@ TrafficMeter::Peer& TrafficMeter::peer(const std::string& id, std::int64_t now_s
   return it->second;
 }
 
-void TrafficMeter::add_received(const std::string& peer_id, std::uint64_t bytes,
-                                Clock::time_point now) {
+void TrafficMeter::add(Direction Peer::*direction, const std::string& peer_id, std::uint64_t bytes,
+                       Clock::time_point now) {
   if (bytes == 0 || max_peers_ == 0) return;
   const auto s = seconds(now);
   std::lock_guard lock(mutex_);
-  peer(peer_id, s).in.add(bytes, s);
+  (peer(peer_id, s).*direction).add(bytes, s);
+}
+
+void TrafficMeter::add_received(const std::string& peer_id, std::uint64_t bytes,
+                                Clock::time_point now) {
+  add(&Peer::in, peer_id, bytes, now);
 }
 
 void TrafficMeter::add_sent(const std::string& peer_id, std::uint64_t bytes,
                             Clock::time_point now) {
-  if (bytes == 0 || max_peers_ == 0) return;
-  const auto s = seconds(now);
-  std::lock_guard lock(mutex_);
-  peer(peer_id, s).out.add(bytes, s);
+  add(&Peer::out, peer_id, bytes, now);
 }
 
 TrafficMeter::Rates TrafficMeter::rates(const std::string& peer_id, Clock::time_point now) const {

@@ -54,6 +54,8 @@ class TrafficMeter {
   };
 
   Peer& peer(const std::string& id, std::int64_t now_s);
+  void add(Direction Peer::*direction, const std::string& peer_id, std::uint64_t bytes,
+           Clock::time_point now);
   static std::int64_t seconds(Clock::time_point t);
 
   std::size_t max_peers_;
