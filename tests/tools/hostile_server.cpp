@@ -153,7 +153,7 @@ awaitable<void> handle(Server& srv, transport::Stream s, std::string peer_id, st
           R"({"id":"xonotic","version":"1","size":1,"downloaded":true,"installed":false}]})");
     } else {
       auto games = srv.lib ? srv.lib->summaries() : std::vector<proto::GameSummary>{};
-      if (srv.opt.game_bomb) games.push_back({"openarena", "999", 1, true, false});
+      if (srv.opt.game_bomb) games.push_back({"openarena", "999", 1, true, false, {}});
       co_await send_response(s, proto::Games{std::move(games)});
     }
   } else if (const auto* get = std::get_if<proto::GetGame>(&*request)) {
