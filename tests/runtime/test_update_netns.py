@@ -77,7 +77,7 @@ class Updates(harness.TestCase):
 
     def start_update_to_2(self):
         """Publishes version 2 on the seeders and lets the update run until 3 of its 10
-        chunks are verified, on a link slow enough that it is then far from done."""
+        chunks are verified, then slows the link so that it is far from done."""
         for s in self.seeders:
             publish(s.games, "2")
         self.assertIsNotNone(self.offered("2"), "the updater never saw version 2")
@@ -86,6 +86,9 @@ class Updates(harness.TestCase):
         progressed = self.events.next(lambda e: e["type"] == "operation_progress"
                                       and e["data"]["verified"] >= 3 * CHUNK, 60)
         self.assertIsNotNone(progressed, "the update made no progress")
+        # Then slower still, so that on a busy machine too the update is far from its end
+        # while the third peer downloads: 7 chunks at 4 Mbit/s take about two minutes.
+        self.host.set_rate("4mbit", "eth0")
 
     def resume_update(self, events):
         self.host.set_rate("400mbit", "eth0")
