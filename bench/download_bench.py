@@ -17,7 +17,11 @@ exit status is 1. Needs root and about 3 x the largest game of free disk under $
 (default /var/tmp).
   download_bench.py --tool <lanspread binary> [--only single,1g,multi,rss] [--size MiB]
                     [--multi-size MiB] [--rss-size MiB] [--runs N] [--small]
+                    [--timeline FILE] [--no-https]
   --small: 64 MiB games, one multi run (smoke test)
+  --timeline: each download sampled every 50 ms (bytes received, dirty page cache, CPU);
+  a summary line per download (start until the first MiB, transfer, tail after the last
+  MiB until the end event, received MB per second) and the samples appended to FILE
 Last line: {"single_MBps":…, "https_MBps":…, "https_nosync_MBps":…, "ratio":…,
             "single_1g_fraction":…, "https_1g_fraction":…, "https_1g_nosync_fraction":…,
             "multi_fraction_of_sum":…, "multi_fractions":[…],
@@ -27,6 +31,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
@@ -40,10 +45,84 @@ MULTI_RATES = (200, 100, 25)  # Mbit/s of the three seeders
 TIMEOUT = 900  # seconds for one download
 
 
+class Timeline:
+    """Samples, every 50 ms while a download runs: bytes received on the downloader's link
+    (its namespace's counters, read through the daemon's /proc entry), the machine's dirty
+    and writeback page cache, the daemon's CPU seconds. summary() splits the download into
+    start (until the first MiB arrived), transfer (until all but the last MiB arrived) and
+    tail (until the end event)."""
+
+    def __init__(self, pid, start):
+        self.pid, self.start, self.rows = pid, start, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _rx(self):
+        with open(f"/proc/{self.pid}/net/dev") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name.strip() == "eth0":
+                    return int(rest.split()[0])
+        return 0
+
+    @staticmethod
+    def _meminfo():
+        out = {}
+        with open("/proc/meminfo") as f:
+            for line in f:
+                k, v = line.split(":")
+                if k in ("Dirty", "Writeback"):
+                    out[k] = int(v.split()[0]) >> 10  # MiB
+        return out["Dirty"], out["Writeback"]
+
+    def _run(self):
+        rx0 = self._rx()
+        while not self._stop.is_set():
+            try:
+                self.rows.append((time.perf_counter() - self.start, self._rx() - rx0,
+                                  *self._meminfo(), harness.cpu_seconds(self.pid)))
+            except OSError:
+                return
+            self._stop.wait(0.05)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self, size, seconds):
+        rows = self.rows
+        if not rows or not seconds:
+            return {}
+        total = rows[-1][1]
+        first = next((r[0] for r in rows if r[1] >= 1 << 20), None)
+        last = next((r[0] for r in rows if r[1] >= total - (1 << 20)), None)
+        per_s, t, i = [], 1.0, 0
+        prev = 0
+        while t <= rows[-1][0] + 1e-9:
+            while i + 1 < len(rows) and rows[i + 1][0] <= t:
+                i += 1
+            per_s.append(round((rows[i][1] - prev) / 1e6))
+            prev, t = rows[i][1], t + 1
+        return {"start_s": first and round(first, 2),
+                "transfer_s": first and last and round(last - first, 2),
+                "transfer_MBps": first and last and last > first
+                and round(size / (last - first) / 1e6, 1),
+                "tail_s": last and round(seconds - last, 2),
+                "rx_overhead": round(total / size - 1, 4),
+                "max_dirty_MiB": max(r[2] for r in rows),
+                "dirty_at_last_byte_MiB": next((r[2] + r[3] for r in rows if r[0] >= last), None)
+                if last else None,
+                "cpu_s": round(rows[-1][4] - rows[0][4], 2),
+                "MB_per_s": per_s}
+
+
 class Bench:
-    def __init__(self, work):
+    def __init__(self, work, timeline=None):
         self.work = work
         self.failures = []
+        self.timeline = timeline  # file to append one JSON line per download to, or None
+        self.https = True  # False: single and 1g skip the HTTPS baseline (figures null)
 
     def fail(self, line):
         print(f"FAILED: {line}", flush=True)
@@ -56,8 +135,19 @@ class Bench:
         d = host.serve(self.work, name=name)
         try:
             transfer.wait_offered(d, peers)
-            dl = transfer.Download(d).start()
+            dl = transfer.Download(d)
+            tl = Timeline(d.pid, time.perf_counter()) if self.timeline else None
+            dl.start()
+            if tl:
+                tl.start = dl.start_time
             seconds, _ = dl.wait(timeout)
+            if tl:
+                tl.stop()
+                line = {"name": name, "seconds": seconds and round(seconds, 2),
+                        **tl.summary(size, seconds)}
+                print(f"timeline: {json.dumps(line)}", flush=True)
+                with open(self.timeline, "a") as f:
+                    f.write(json.dumps({**line, "rows": tl.rows}) + "\n")
             peak = harness.peak_rss_bytes(d.pid)
             failure = dl.failure()
             if failure is None:
@@ -136,8 +226,8 @@ def single_parts(bench, parts, size, out):
             seed_host.set_rate(rate)
             dl_host.set_rate(rate)
             link = f"tc tbf {rate}" if rate else "veth, no limit"
-            h, curl_only = https.fetch(dl_host, files, into, size)
-            if h is None:
+            h, curl_only = https.fetch(dl_host, files, into, size) if bench.https else (None, None)
+            if h is None and bench.https:
                 bench.fail(f"https ({link}) did not deliver {size} bytes")
             s, _ = bench.download(dl_host, f"dl-{part}", size)
             print(f"{part}: {size >> 20} MiB, {link}: lanspread {s and round(s, 2)} s "
@@ -221,6 +311,11 @@ def main():
     ap.add_argument("--rss-size", type=int, default=4096, help="MiB")
     ap.add_argument("--runs", type=int, default=3, help="multi runs")
     ap.add_argument("--small", action="store_true")
+    ap.add_argument("--timeline", metavar="FILE",
+                    help="sample each download (bytes received, dirty pages, CPU) every 50 ms; "
+                         "print a summary line and append the samples to FILE")
+    ap.add_argument("--no-https", action="store_true",
+                    help="single and 1g without the HTTPS baseline (its figures are null)")
     opts = ap.parse_args(rest)
     parts = opts.only.split(",")
     if set(parts) - set(PARTS):
@@ -230,7 +325,9 @@ def main():
         opts.runs = 1
     harness.require_root()
     bench = Bench(harness.Workdir("download-bench",
-                                  parent=os.environ.get("TMPDIR", "/var/tmp")))
+                                  parent=os.environ.get("TMPDIR", "/var/tmp")),
+                  timeline=opts.timeline and os.path.abspath(opts.timeline))
+    bench.https = not opts.no_https
     out = {}
     runs = [(("single", "1g"), lambda: single_parts(bench, parts, opts.size << 20, out)),
             (("multi",), lambda: multi_part(bench, opts.multi_size << 20, opts.runs, out)),
