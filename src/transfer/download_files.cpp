@@ -214,6 +214,13 @@ result<void> ChunkWriter::write(int fd, std::span<const std::uint8_t> bytes) {
     written_ += static_cast<std::uint64_t>(n);
     bytes = bytes.subspan(static_cast<std::size_t>(n));
   }
+  if (written_ - writeback_ >= kWritebackStep || written_ == length_) {
+    // Only a hint to start writing these pages now, without waiting: an error shows again at
+    // the final fdatasync, which is what makes the data durable.
+    (void)::sync_file_range(fd, static_cast<off_t>(offset_ + writeback_),
+                            static_cast<off_t>(written_ - writeback_), SYNC_FILE_RANGE_WRITE);
+    writeback_ = written_;
+  }
   return {};
 }
 

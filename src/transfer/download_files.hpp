@@ -43,6 +43,9 @@ std::vector<std::string> stale_entries(const std::filesystem::path& root,
 result<void> remove_entries(const std::filesystem::path& root, const std::vector<std::string>& rel);
 
 // Writes one chunk at its offset, hashing on the way; finish() checks length and hash.
+// Writeback of what it wrote starts as it goes (every kWritebackStep bytes and at the end of
+// the chunk), so the page cache holds little dirty data and the download's one durable
+// flush at its end has little left to write.
 class ChunkWriter {
  public:
   ChunkWriter(std::uint64_t offset, std::uint64_t length, proto::Sha256 expected);
@@ -55,11 +58,14 @@ class ChunkWriter {
   result<void> finish();
   std::uint64_t written() const { return written_; }
 
+  static constexpr std::uint64_t kWritebackStep = 1 << 20;
+
  private:
   std::uint64_t offset_;
   std::uint64_t length_;
   proto::Sha256 expected_;
   std::uint64_t written_ = 0;
+  std::uint64_t writeback_ = 0;  // bytes (from offset_) whose writeback was started
   library::Sha256Stream hash_;
 };
 

@@ -83,6 +83,22 @@ result<void> FileCache::sync_all() {
       }
       if (::fdatasync(fd) != 0 && out) out = from_errno(errno);
     }
+    // The files' names too: each directory holding one (prepare_files may have created the
+    // file, or the directory) is synced once; the root's entry for version.ini is synced by
+    // its commit.
+    std::set<std::string> dirs;
+    for (const auto& path : written_) {
+      const auto slash = path.rfind('/');
+      if (slash != std::string::npos) dirs.insert(path.substr(0, slash));
+    }
+    if (!dirs.empty()) {
+      auto root = sys::open_dir(root_);
+      if (!root && out) out = from_errno(root.error().code);
+      for (const auto& d : root ? dirs : std::set<std::string>{}) {
+        auto dir = sys::open_dir_beneath(root->get(), d, false, root_.native());
+        if (dir && ::fsync(dir->get()) != 0 && out) out = from_errno(errno);
+      }
+    }
   }
   open_.clear();
   lru_.clear();
