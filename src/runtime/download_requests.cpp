@@ -85,9 +85,9 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
   std::vector<std::uint8_t> buf(st->job.settings.read_block);
   std::vector<std::uint8_t> first = std::move(answer.leftover);
   std::span<const std::uint8_t> pending = first;
+  count_received(*st, id, source, pending.size());
   for (;;) {
     if (!pending.empty()) {
-      count_received(*st, id, source, pending.size());
       // Written and hashed on the disk pool; `buf` is not reused until this returns. A
       // cancel waits for the write (one block) and is seen right after: it is not passed
       // into the disk pool's coroutine, whose entry point would throw on it.
@@ -113,11 +113,22 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
       }
     }
     if (writer->written() == c.length) break;
-    auto n = co_await answer.stream.read_some(buf);
-    if (co_await is_cancelled()) co_return cancelled();
-    if (!n) co_return failed(FailureKind::error, "the stream failed: " + n.error().message());
-    if (*n == 0) break;
-    pending = std::span<const std::uint8_t>(buf.data(), *n);
+    // A whole block (or the rest of the chunk) before the next disk job: one hand-over to
+    // the disk pool and back per block, however the bytes trickle in. Meanwhile the
+    // transport keeps receiving, and its flow-control credit goes back as bytes are read.
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), c.length - writer->written()));
+    std::size_t got = 0;
+    while (got < want) {
+      auto n = co_await answer.stream.read_some(std::span(buf).subspan(got, want - got));
+      if (co_await is_cancelled()) co_return cancelled();
+      if (!n) co_return failed(FailureKind::error, "the stream failed: " + n.error().message());
+      if (*n == 0) break;
+      count_received(*st, id, source, *n);
+      got += *n;
+    }
+    if (got == 0) break;
+    pending = std::span<const std::uint8_t>(buf.data(), got);
   }
   if (auto done = writer->finish(); !done) {
     if (done.error() == transfer::errc::chunk_corrupt)

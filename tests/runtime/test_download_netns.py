@@ -3,6 +3,7 @@
 seeders and a downloader on one bridge, the downloader's link limited with `tc tbf` so that
 a download lasts long enough to be interrupted. Driven and observed through each daemon's
 HTTP API. Usage: test_download_netns.py --tool <lanspread binary>"""
+import json
 import os
 import shutil
 import sys
@@ -83,6 +84,28 @@ class Downloads(harness.TestCase):
         self.assertEqual(end and end["type"], "operation_finished", end)
         self.assertEqual(sha256_file(self.local_big()), sha256_bytes(self.big))
         self.assertTrue(os.path.isfile(os.path.join(self.dl.games, "openarena", "version.ini")))
+
+    def test_finished_download_fills_the_hash_cache(self):
+        """Guards against a finished download leaving a wrong hash cache (the download fills
+        it from the manifest so the game is not hashed again before the end is reported):
+        when the end is reported, the library's cache holds every payload file at its current
+        size and mtime with the hashes of its bytes on disk."""
+        self.start_downloader()
+        self.assertIsNotNone(self.available("1"))
+        self.post("download")
+        end = self.finished("download")
+        self.assertEqual(end and end["type"], "operation_finished", end)
+        root = os.path.join(self.dl.games, "openarena")
+        with open(os.path.join(root, ".lanspread.index")) as f:
+            files = {e["path"]: e for e in json.load(f)["files"]}
+        for rel, content in (("data/big.pak", self.big), ("data/small.cfg", None)):
+            st = os.stat(os.path.join(root, rel))
+            self.assertEqual((files[rel]["size"], files[rel]["mtime_ns"]),
+                             (st.st_size, st.st_mtime_ns), rel)
+            if content is not None:
+                self.assertEqual(files[rel]["hashes"],
+                                 [sha256_bytes(content[i:i + CHUNK])
+                                  for i in range(0, len(content), CHUNK)])
 
     def test_peers_show_transfer_rates_both_ways(self):
         """Guards against the Peers view showing no, or dishonest, transfer rates: during a
