@@ -5,8 +5,12 @@
 #include "proto/validate.hpp"
 
 #include "sys/durable_file.hpp"
+#include "sys/open_beneath.hpp"
 
 #include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <string_view>
 
@@ -119,6 +123,25 @@ boost::system::result<void> RootIndex::save(const std::filesystem::path& root) c
     return errc::io_error;
   }
   return {};
+}
+
+boost::system::result<void> index_verified(const std::filesystem::path& root,
+                                           const proto::Game& manifest) {
+  RootIndex index(manifest.chunk_size);
+  for (const auto& f : manifest.files) {
+    if (f.is_dir) continue;
+    // Opened beneath the root without following a link anywhere on the path, as the scan
+    // opens it, so the entry describes the file the scan will find.
+    auto fd = sys::open_beneath(root, f.path, O_RDONLY | O_NONBLOCK);
+    struct stat st {};
+    if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<std::uint64_t>(st.st_size) != f.size)
+      continue;
+    const std::int64_t mtime =
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    index.put(f.path, {f.size, mtime, f.chunk_hashes});
+  }
+  return index.save(root);
 }
 
 }  // namespace lanspread::library

@@ -49,4 +49,11 @@ class RootIndex {
 
 bool operator==(const IndexEntry& a, const IndexEntry& b);
 
+// A game just downloaded into `root`, every chunk verified against `manifest`: its hashes are
+// what is on disk, so they become the root's index (each file keyed by its size and mtime
+// now), and the rescan that follows the download hashes nothing. A file that is not a regular
+// file of the manifest's size is left out (the scan hashes it).
+boost::system::result<void> index_verified(const std::filesystem::path& root,
+                                           const proto::Game& manifest);
+
 }  // namespace lanspread::library

@@ -3,7 +3,6 @@
 #include "library/index.hpp"
 #include "proto/layout.hpp"
 #include "runtime/download_state.hpp"
-#include "sys/open_beneath.hpp"
 #include "transfer/download_files.hpp"
 #include "transfer/update_commit.hpp"
 
@@ -11,9 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -111,28 +107,6 @@ void discard_payload(const DownloadJob& job) {
   for (const auto& f : job.manifest.files) paths.push_back(f.path);
   std::sort(paths.begin(), paths.end(), [](const auto& a, const auto& b) { return a > b; });
   (void)transfer::remove_entries(job.root, paths);
-}
-
-// Blocking. Every payload chunk now on disk was checked against the manifest (hashed as it
-// arrived, or hashed on disk when kept): the library's hash cache gets the manifest's hashes
-// with each file's size and mtime as they are now, so the rescan after the download reads the
-// cache instead of hashing the whole game again. version.ini is left to the rescan. A cache
-// only: a file that is not as the manifest says is left out, and failing to save costs a
-// re-hash, nothing else.
-void write_hash_cache(const std::filesystem::path& root, const proto::Game& manifest) {
-  library::RootIndex index(manifest.chunk_size);
-  for (const auto& f : manifest.files) {
-    if (f.is_dir || is_sentinel(f)) continue;
-    auto fd = sys::open_beneath(root, f.path, O_RDONLY | O_NONBLOCK);
-    struct stat st {};
-    if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode) ||
-        static_cast<std::uint64_t>(st.st_size) != f.size)
-      continue;
-    const std::int64_t mtime_ns =
-        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    index.put(f.path, {f.size, mtime_ns, f.chunk_hashes});
-  }
-  (void)index.save(root);
 }
 
 // What is wrong with the manifest's version.ini, if anything: it is fetched whole into
@@ -369,13 +343,15 @@ awaitable<DownloadOutcome> Download::run() {
                                                  " of '" + st->job.id + "' failed (" + detail +
                                                  ")"};
             }
-            write_hash_cache(st->job.root, st->job.manifest);
+            // The rescan that follows need not hash what was just verified.
+            (void)library::index_verified(st->job.root, st->job.manifest);
             co_return std::pair{boost::system::error_code{}, std::string{}};
           }
           // Data on disk before the sentinel says it is there.
           if (auto r = st->files->sync_all(); !r)
             co_return std::pair{r.error(), "syncing the files of '" + st->job.id + "' failed"};
-          write_hash_cache(st->job.root, st->job.manifest);
+          // The rescan that follows need not hash what was just verified.
+          (void)library::index_verified(st->job.root, st->job.manifest);
           auto r =
               st->sentinel->commit({reinterpret_cast<const std::uint8_t*>(c.data()), c.size()});
           if (!r)

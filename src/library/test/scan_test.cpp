@@ -283,6 +283,36 @@ TEST(Scan, IndexSkipsUnchangedFilesAndCatchesChanges) {
     if (f.path == "b.bin") EXPECT_EQ(f.chunk_hashes.at(0), expected);
 }
 
+// Guards against the rescan after a download hashing the whole game again (the download
+// verified every chunk): the index written from the manifest serves the scan, and a file
+// changed afterwards is hashed anew.
+TEST(Scan, IndexFromADownloadedManifestIsUsed) {
+  testing::TempDir games;
+  write_file(games / "alpha/version.ini", "1");
+  write_file(games / "alpha/a.bin", std::string(2 * kSmallChunk, 'a'));
+  write_file(games / "alpha/b.bin", std::string(kSmallChunk, 'b'));
+  ScanOptions o = small_chunks();
+  o.use_index = false;
+  auto reference = scan_local_library(games.path(), test_catalog(), o);  // the manifest
+  ASSERT_TRUE(reference);
+  ASSERT_FALSE(fs::exists(games / "alpha" / proto::layout::kIndex));
+  const proto::Game manifest = *reference->find("alpha")->manifest;
+
+  ASSERT_TRUE(index_verified(games / "alpha", manifest));
+  std::atomic<std::uint64_t> total{0};
+  o.use_index = true;
+  o.progress = [&](std::uint64_t, std::uint64_t t) { total = t; };
+  auto after = scan_local_library(games.path(), test_catalog(), o);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(total.load(), 0u);  // nothing hashed
+  EXPECT_EQ(*after->find("alpha")->manifest, manifest);
+
+  write_file(games / "alpha/b.bin", std::string(kSmallChunk, 'c'));
+  auto changed = scan_local_library(games.path(), test_catalog(), o);
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(total.load(), kSmallChunk);  // only b.bin
+}
+
 // Guards against a corrupt index crashing the scan or feeding wrong hashes into a manifest.
 TEST(Scan, CorruptIndexIsRebuilt) {
   testing::TempDir games;
