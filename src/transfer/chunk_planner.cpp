@@ -54,6 +54,13 @@ void ChunkPlanner::set_have(const SourceId& source, std::vector<bool> have) {
   if (!s.dropped) count(s, +1);
 }
 
+void ChunkPlanner::set_limits(const SourceId& source, std::size_t slots, std::size_t take) {
+  auto it = sources_.find(source);
+  if (it == sources_.end()) return;
+  it->second.slots = slots;
+  it->second.take = take;
+}
+
 bool ChunkPlanner::partial(const SourceId& source) const {
   auto it = sources_.find(source);
   return it != sources_.end() && it->second.have.has_value();
@@ -170,12 +177,14 @@ void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, 
     progress = false;
     for (auto& [id, s] : sources_) {
       if (s.have.has_value() != partial_phase) continue;
-      const std::size_t slots = !s.have && partial_sources_ > 0
-                                    ? std::min(config_.slots, config_.swarm_full_slots)
-                                    : config_.slots;
+      std::size_t slots = !s.have && partial_sources_ > 0
+                              ? std::min(config_.slots, config_.swarm_full_slots)
+                              : config_.slots;
+      if (s.slots != 0) slots = std::min(slots, s.slots);
       if (s.dropped || s.backoff_until > now || s.running.size() >= slots) continue;
       // Without partial sources every chunk is equally rare: the queue's order decides.
-      std::optional<ChunkIndex> c = partial_sources_ == 0 ? pop_queue() : pick_rarest(s);
+      std::optional<ChunkIndex> c;
+      if (s.running.size() < s.take) c = partial_sources_ == 0 ? pop_queue() : pick_rarest(s);
       bool duplicate = false;
       if (!c && queue_empty()) {  // end-game: only once every chunk is taken
         c = endgame_pick(id, worth_copying);

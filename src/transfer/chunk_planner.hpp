@@ -1,7 +1,9 @@
 // Which peer fetches which chunk, when: pure data, no IO, no clock of its own (the caller
 // passes the time). Adaptive, not round-robin:
 //  - a shared queue of chunks; each source keeps up to `slots` chunk requests in flight and
-//    takes the next chunk when one completes, so a faster peer does more of the work;
+//    takes the next chunk when one completes, so a faster peer does more of the work; the
+//    caller may lower a source's slots and stop it taking new chunks (set_limits) from the
+//    speed it measured, so a slow source does not end up holding the last chunks;
 //  - a failed request (an error, a refusal, silence) puts its chunk back in the queue; the
 //    source is backed off, and dropped after repeated failures (requests failing while it is
 //    backed off belong to the same episode and count once); a source that sent corrupt data
@@ -81,10 +83,19 @@ class ChunkPlanner {
   // source stays dropped.
   void set_have(const SourceId& source, std::vector<bool> have);
   bool partial(const SourceId& source) const;
+  // Limits the caller sets on a source from the speed it measured (multi-source scheduling):
+  // at most `slots` requests in flight (0: the configured slots), and new chunks (not
+  // end-game copies) taken only while fewer than `take` run. Until set: no limit of its own.
+  void set_limits(const SourceId& source, std::size_t slots, std::size_t take);
+  // Usable partial sources (swarming).
+  std::size_t partial_sources() const { return partial_sources_; }
   // A source went away: its requests return to the queue; returned so the caller cancels them.
   std::vector<Cancellation> remove_source(const SourceId& source);
 
   bool finished() const { return done_count_ == chunks_.size(); }
+  bool done(ChunkIndex c) const { return c < chunks_.size() && chunks_[c].done; }
+  std::size_t chunk_count() const { return chunks_.size(); }
+  std::size_t done_count() const { return done_count_; }
   // True when chunks remain but nobody can fetch them: no usable source, or a chunk failed
   // too often (`exhausted()`).
   bool stuck() const;
@@ -121,6 +132,8 @@ class ChunkPlanner {
     bool counted = false;                   // its have-set is in partial_avail_
     // pick_rarest found nothing for it at this generation_: nothing to find until it moves.
     std::uint64_t empty_at = 0;
+    std::size_t slots = 0;        // set_limits; 0: the configured slots
+    std::size_t take = SIZE_MAX;  // set_limits: new chunks only below this many
   };
   static bool has(const Source& s, ChunkIndex c) {
     return !s.have || (c < s.have->size() && (*s.have)[c]);

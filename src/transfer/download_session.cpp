@@ -32,6 +32,7 @@ void DownloadSession::checked(std::vector<std::uint64_t> sizes, std::uint64_t re
                               Clock::time_point now) {
   if (ended_ || phase_ != DownloadPhase::checking) return;
   writers_.assign(sizes.size(), 0);
+  chunk_size_ = sizes.empty() ? 0 : *std::max_element(sizes.begin(), sizes.end());
   planner_.emplace(std::move(sizes), sources_, settings_.planner);
   for (auto& [id, p] : partial_) {
     planner_->add_partial_source(id, {});
@@ -52,6 +53,8 @@ void DownloadSession::bytes_received(RequestId id, std::uint64_t n, Clock::time_
   if (ended_ || it == requests_.end() || it->second.sealing) return;
   it->second.bytes += n;
   it->second.last_byte = now;
+  if (auto f = flow_.find(it->second.source); f != flow_.end() && f->second.since)
+    f->second.bytes += n;
   if (n > 0) last_byte_ = now;
   meter_.add(now, n);
 }
@@ -70,7 +73,24 @@ void DownloadSession::request_done(RequestId id, Clock::time_point now) {
   }
   r.sealing = true;
   r.received = now;
-  actions_.push_back(SealChunk{id, *r.chunk, writers_[*r.chunk] > 1});
+  const ChunkIndex chunk = *r.chunk;
+  if (planner_->done(chunk)) {
+    // A late copy of a chunk already sealed: nothing to write or count.
+    const SourceId source = r.source;
+    requests_.erase(it);
+    planner_->completed(source, chunk);
+    pump(now);
+    return;
+  }
+  // Another copy of it is being sealed: that seal decides for both (one seal, one count).
+  const bool follower = std::any_of(requests_.begin(), requests_.end(), [&](const auto& kv) {
+    return kv.first != id && kv.second.sealing && !kv.second.follower && kv.second.chunk == chunk;
+  });
+  if (follower) {
+    r.follower = true;
+    return;
+  }
+  actions_.push_back(SealChunk{id, chunk, writers_[chunk] > 1});
 }
 
 void DownloadSession::request_failed(RequestId id, FailureKind kind, std::string detail,
@@ -99,9 +119,19 @@ void DownloadSession::request_failed(RequestId id, FailureKind kind, std::string
 
 void DownloadSession::chunk_sealed(RequestId id, bool intact, Clock::time_point now) {
   auto it = requests_.find(id);
-  if (ended_ || it == requests_.end() || !it->second.sealing) return;
+  if (ended_ || it == requests_.end() || !it->second.sealing || it->second.follower) return;
   const Request r = it->second;
   requests_.erase(it);
+  // Copies that arrived while this one was sealed end with it.
+  std::vector<SourceId> followers;
+  for (auto f = requests_.begin(); f != requests_.end();) {
+    if (f->second.follower && f->second.chunk == r.chunk) {
+      followers.push_back(f->second.source);
+      f = requests_.erase(f);
+    } else {
+      ++f;
+    }
+  }
   if (intact) {
     const double secs = std::chrono::duration<double>(r.received - r.started).count();
     if (secs > 0) {
@@ -110,9 +140,12 @@ void DownloadSession::chunk_sealed(RequestId id, bool intact, Clock::time_point 
       if (!fresh) rr->second = 0.7 * rr->second + 0.3 * rate;
     }
     cancel_requests(planner_->completed(r.source, *r.chunk));
+    for (const auto& f : followers) planner_->completed(f, *r.chunk);
   } else {
     // Another writer's bytes got in before the seal: fetch it again (nobody to blame for sure).
     last_chunk_error_ = "the chunk on disk did not match after it was written";
+    for (const auto& f : followers)
+      cancel_requests(planner_->failed(f, *r.chunk, FailureKind::error, now));
     cancel_requests(planner_->failed(r.source, *r.chunk, FailureKind::error, now));
   }
   pump(now);
@@ -183,6 +216,7 @@ void DownloadSession::source_left(const SourceId& source, Clock::time_point now)
   if (ended_) return;
   left_.insert(source);
   partial_.erase(source);
+  flow_.erase(source);
   if (!planner_) {
     std::erase(sources_, source);
     return;
@@ -266,6 +300,8 @@ void DownloadSession::pump(Clock::time_point now) {
     if (!planner_->finished()) {
       if (planner_->exhausted()) return end(FailCause::peers, peers_failure());
       if (!can_ask(planner_->stuck(), now)) return;
+      measure(now);
+      set_limits();
       const auto filter = [this, now](ChunkIndex c, const SourceId& idle) {
         return worth_copying(c, idle, now);
       };
@@ -325,8 +361,132 @@ RequestId DownloadSession::start(SourceId source, std::optional<ChunkIndex> chun
   return id;
 }
 
+void DownloadSession::measure(Clock::time_point now) {
+  std::set<SourceId> busy;
+  for (const auto& [id, r] : requests_)
+    if (r.chunk && !r.sealing) busy.insert(r.source);
+  for (auto it = flow_.begin(); it != flow_.end();) {
+    // Idle: the window is dropped (a gap is not slowness); a source gone is forgotten.
+    if (!busy.contains(it->first)) {
+      it->second.since.reset();
+      if (!planner_->usable(it->first) && it->second.rate == 0) {
+        it = flow_.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
+  for (const auto& source : busy) {
+    Flow& f = flow_[source];
+    if (!f.since) {
+      f.since = now;
+      f.bytes = 0;
+      continue;
+    }
+    if (now - *f.since < settings_.rate_window) continue;
+    const double rate =
+        static_cast<double>(f.bytes) / std::chrono::duration<double>(now - *f.since).count();
+    f.rate = f.rate > 0 ? 0.5 * f.rate + 0.5 * rate : rate;
+    f.since = now;
+    f.bytes = 0;
+  }
+}
+
+double DownloadSession::left_of(const SourceId& source) const {
+  double left = 0;
+  for (const auto& [id, r] : requests_) {
+    if (r.source != source || !r.chunk || r.sealing) continue;
+    const auto size = planner_->chunk_size(*r.chunk);
+    left += static_cast<double>(size - std::min(size, r.bytes));
+  }
+  return left;
+}
+
+void DownloadSession::set_limits() {
+  const auto sources = planner_->usable_sources(true);
+  // Swarming plans by rarity and its own slots: left as it is.
+  if (planner_->partial_sources() > 0) {
+    for (const auto& s : sources) planner_->set_limits(s, 0, SIZE_MAX);
+    return;
+  }
+  // Chunks not started yet (each running chunk once, whatever copies run).
+  std::set<ChunkIndex> running;
+  for (const auto& [id, r] : requests_)
+    if (r.chunk && !planner_->done(*r.chunk)) running.insert(*r.chunk);
+  const std::size_t open = planner_->chunk_count() - planner_->done_count();
+  const std::size_t waiting = open > running.size() ? open - running.size() : 0;
+  const double chunk = static_cast<double>(chunk_size_);
+  // Who would fetch the waiting chunks if each went, in turn, to the source that would have it
+  // soonest (at its speed, after what it has running): for chunks of one size on sources of
+  // fixed speeds this ends the download soonest. A source takes new chunks only up to its
+  // share; the loop stops once every source has a share beyond its free slots.
+  struct Plan {
+    SourceId id;
+    double rate;
+    double busy;  // seconds of work it holds (running, then planned)
+    std::size_t share = 0;
+    std::size_t free;   // slots not in use
+    std::size_t slots;  // requests in flight at most
+  };
+  std::vector<Plan> plans;
+  for (const auto& s : sources) {
+    auto f = flow_.find(s);
+    if (f == flow_.end() || f->second.rate <= 0 || chunk <= 0) {
+      planner_->set_limits(s, 0, SIZE_MAX);  // not measured yet: the configured slots
+      continue;
+    }
+    const double rate = f->second.rate;
+    const double horizon = std::chrono::duration<double>(settings_.in_flight_horizon).count();
+    const std::size_t most = std::max<std::size_t>(settings_.planner.slots, 1);
+    const auto slots =
+        std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(rate * horizon / chunk)) + 1,
+                                std::min<std::size_t>(2, most), most);
+    const std::size_t in_flight = planner_->in_flight(s);
+    plans.push_back(
+        {s, rate, left_of(s) / rate, 0, slots > in_flight ? slots - in_flight : 0, slots});
+  }
+  std::size_t unsatisfied = 0;
+  for (const auto& p : plans) unsatisfied += p.free > 0 ? 1 : 0;
+  for (std::size_t n = 0; n < waiting && unsatisfied > 0; ++n) {
+    Plan* soonest = nullptr;
+    for (auto& p : plans) {
+      if (!soonest || p.busy + chunk / p.rate < soonest->busy + chunk / soonest->rate) soonest = &p;
+    }
+    soonest->busy += chunk / soonest->rate;
+    if (++soonest->share == soonest->free) --unsatisfied;
+  }
+  for (const auto& p : plans)
+    planner_->set_limits(p.id, p.slots, planner_->in_flight(p.id) + p.share);
+}
+
 bool DownloadSession::worth_copying(ChunkIndex chunk, const SourceId& idle,
                                     Clock::time_point now) const {
+  const double size = static_cast<double>(planner_->chunk_size(chunk));
+  const auto idle_flow = flow_.find(idle);
+  if (idle_flow != flow_.end() && idle_flow->second.rate > 0) {
+    // Measured: when the idle source would have the whole chunk, after what it has running,
+    // against when the current holders will, at their share of their speed.
+    const double idle_time = (left_of(idle) + size) / idle_flow->second.rate;
+    double holder_left = -1;
+    for (const auto& [id, r] : requests_) {
+      if (r.chunk != chunk) continue;
+      if (r.sealing) return false;
+      double rate = 0;
+      if (auto f = flow_.find(r.source); f != flow_.end() && f->second.rate > 0) {
+        std::size_t n = 0;
+        for (const auto& [id2, r2] : requests_) n += r2.source == r.source && !r2.sealing ? 1 : 0;
+        rate = f->second.rate / static_cast<double>(std::max<std::size_t>(n, 1));
+      } else if (now - r.started >= settings_.copy_after) {
+        rate =
+            static_cast<double>(r.bytes) / std::chrono::duration<double>(now - r.started).count();
+      } else {
+        return false;  // too early to judge it
+      }
+      const double left = (size - static_cast<double>(r.bytes)) / std::max(rate, 1.0);
+      holder_left = holder_left < 0 ? left : std::min(holder_left, left);
+    }
+    return holder_left > 1.25 * idle_time;
+  }
   // How fast the idle source fetches one chunk: its own record, else the others' average.
   double idle_rate = 0;
   if (auto it = request_rate_.find(idle); it != request_rate_.end()) {
@@ -336,7 +496,6 @@ bool DownloadSession::worth_copying(ChunkIndex chunk, const SourceId& idle,
     idle_rate /= static_cast<double>(request_rate_.size());
   }
   if (idle_rate <= 0) return false;
-  const double size = static_cast<double>(planner_->chunk_size(chunk));
   double holder_left = -1;  // seconds the best current holder still needs
   for (const auto& [id, r] : requests_) {
     if (r.chunk != chunk) continue;
@@ -445,9 +604,10 @@ DownloadProgress DownloadSession::progress(Clock::time_point now) {
   std::set<SourceId> active;
   for (const auto& [id, r] : requests_) {
     if (!r.chunk) continue;
+    if (!r.sealing) active.insert(r.source);
+    if (planner_->done(*r.chunk)) continue;  // a late copy of a verified chunk
     auto& b = arriving[*r.chunk];
     b = std::max(b, r.bytes);
-    if (!r.sealing) active.insert(r.source);
   }
   p.done = p.verified;
   for (const auto& [chunk, bytes] : arriving) p.done += bytes;

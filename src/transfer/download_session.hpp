@@ -5,6 +5,12 @@
 // file or clock: the caller passes the time, carries out the actions and reports back, so a
 // whole download runs in virtual time in a test.
 //
+// Several full sources of different speeds: each source's speed is measured; a source keeps
+// requests in flight in proportion to its speed and takes a new chunk only when it would
+// finish it about when the whole download would end, so the last chunks go to the fast ones;
+// an idle source copies a chunk that another would finish later than it (end-game), and the
+// first copy to arrive wins. A chunk that arrives twice is sealed and counted once.
+//
 // Phases: checking (the caller hashes what is on disk) -> downloading (chunks, planned by
 // the ChunkPlanner) -> committing (version.ini from one source; then Finish, after which the
 // caller syncs and commits). Sources are live: the caller reports sources that join (same
@@ -162,7 +168,8 @@ class DownloadSession {
     Clock::time_point started;
     Clock::time_point last_byte;
     std::uint64_t bytes = 0;
-    bool sealing = false;          // all bytes in; SealChunk issued
+    bool sealing = false;          // all bytes in; SealChunk issued (or follows another's)
+    bool follower = false;         // a copy that arrived while another copy was sealed
     Clock::time_point received{};  // when the last byte came (sealing)
   };
   void pump(Clock::time_point now);
@@ -177,6 +184,11 @@ class DownloadSession {
   void blame(const SourceId& source, FailureKind kind, const std::string& detail);
   void report(Clock::time_point now);
   bool worth_copying(ChunkIndex chunk, const SourceId& idle, Clock::time_point now) const;
+  // Multi-source scheduling: measures each source's speed and sets its limits in the planner.
+  void measure(Clock::time_point now);
+  void set_limits();
+  // Bytes still to come of a source's running chunk requests.
+  double left_of(const SourceId& source) const;
   DownloadProgress progress(Clock::time_point now);
 
   std::string game_;
@@ -205,6 +217,15 @@ class DownloadSession {
   std::set<SourceId> left_;
   // Per source: bytes per second of one request, from its delivered chunks (moving average).
   std::map<SourceId, double> request_rate_;
+  // Per source: its speed (bytes per second, all its requests together; 0 until measured),
+  // from windows of `rate_window` while it has requests running. One entry per source known.
+  struct Flow {
+    double rate = 0;
+    std::optional<Clock::time_point> since;  // the window being measured
+    std::uint64_t bytes = 0;                 // received in that window
+  };
+  std::map<SourceId, Flow> flow_;
+  std::uint64_t chunk_size_ = 0;  // the largest chunk
   // Partial sources: when their have-set is asked for next, and whether a question runs.
   struct Partial {
     Clock::time_point next{};

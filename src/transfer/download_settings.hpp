@@ -29,10 +29,19 @@ struct DownloadSettings {
   // A request that has received no byte for this long fails (the source is penalised and
   // backed off). Only silence counts: a slow but steady chunk is never failed.
   std::chrono::milliseconds silence_timeout{10'000};
-  // End-game: a chunk in flight is copied to an idle source only once its request has run
-  // this long, and only when the idle source, at the speed it has shown, would fetch the
-  // whole chunk in less than half the time the current holder still needs.
+  // End-game: a chunk in flight is copied to an idle source when the idle source, at the
+  // speed it has shown and after what it already has in flight, would fetch the whole chunk
+  // sooner than the current holder finishes it (with a 25 % margin). Before a source's speed
+  // is known (see rate_window), a request is judged only once it has run `copy_after`.
   std::chrono::milliseconds copy_after{1'000};
+  // Multi-source scheduling (full sources, no partial ones): each source's speed is measured
+  // over windows of `rate_window` while it has requests in flight. A source whose speed is
+  // known keeps about `in_flight_horizon` of its speed in flight (at least 2 requests, at most
+  // `planner.slots`), and takes a new chunk only if it would finish it about when the whole
+  // download would end if every source shared the rest at its speed (the fastest source may
+  // always take one): a slow source is not left holding the last chunks.
+  std::chrono::milliseconds rate_window{500};
+  std::chrono::milliseconds in_flight_horizon{500};
   // With no usable source left (all gone or dropped), how long a download waits in the
   // waiting_for_peers phase for one to join or come back before it fails.
   std::chrono::milliseconds peer_wait{600'000};

@@ -100,6 +100,7 @@ struct Sim {
     // Each source's bytes of this step, shared by its requests.
     std::map<SourceId, std::size_t> per_source;
     for (const auto& [id, r] : running) ++per_source[r.source];
+
     struct Event {
       RequestId id;
       std::uint64_t bytes;
@@ -148,6 +149,7 @@ struct Sim {
             using T = std::decay_t<decltype(act)>;
             if constexpr (std::is_same_v<T, FetchChunk>) {
               EXPECT_FALSE(left.contains(act.source)) << "asked a source that left";
+              if (act.duplicate) duplicates.emplace_back(act.source, elapsed());
               ++fetches[act.source];
               fetch_times[act.source].push_back(elapsed());
               fetch_sources.insert(act.source);
@@ -224,6 +226,7 @@ struct Sim {
   std::vector<ChunkIndex> sealed_chunks;
   std::size_t rechecks = 0;
   std::size_t cancels = 0;
+  std::vector<std::pair<SourceId, Clock::duration>> duplicates;  // end-game copies
   std::vector<Report> reports;
   std::optional<Fail> failure;
   bool finished = false;
@@ -592,6 +595,106 @@ TEST(DownloadSession, RandomisedInvariants) {
     }
     EXPECT_EQ(sim.session.running_requests(), 0u);
   }
+}
+
+// Guards against the tail of a download from sources of different speeds: a slow source
+// left holding the last chunks (or several at once, each at a fraction of its speed) while the
+// fast ones idle. Three sources at 200, 100 and 25 Mbit/s end within a few percent of the
+// time their summed speed allows, for games of 448 MiB to 1 GiB, and little is fetched twice.
+TEST(DownloadSession, SourcesOfDifferentSpeedsEndTogether) {
+  for (std::size_t n = 56; n <= 128; n += 8) {
+    Sim sim(chunks(n, 8 * kMiB), {{"a200", {25e6}}, {"b100", {12.5e6}}, {"c25", {3.125e6}}});
+    const double took = sim.run();
+    ASSERT_TRUE(sim.finished) << n;
+    const double ideal = static_cast<double>(n * 8 * kMiB) / 40.625e6;
+    EXPECT_LT(took, ideal * 1.03) << n << " chunks";
+    EXPECT_LE(sim.session.network_bytes(), (n + 2) * 8 * kMiB) << n;
+  }
+}
+
+// Guards against an end-game that depends on the source it copies from: the slow holder of
+// the last chunk leaves while a fast source copies it, and the copy finishes the download;
+// nothing is asked of the source that left, and every chunk is sealed once.
+TEST(DownloadSession, SourceLeavesDuringEndGame) {
+  Peer slow{1e6};
+  slow.leave_at = 3s;
+  Sim sim(chunks(12, 4 * kMiB), {{"fast", {20e6}}, {"slow", slow}});
+  sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  ASSERT_FALSE(sim.duplicates.empty());  // the fast source copied the slow one's chunk
+  EXPECT_LT(sim.duplicates.front().second, 3s);
+  auto sealed = sim.sealed_chunks;
+  std::sort(sealed.begin(), sealed.end());
+  EXPECT_EQ(std::unique(sealed.begin(), sealed.end()), sealed.end());
+  EXPECT_EQ(sealed.size(), 12u);
+  EXPECT_EQ(sim.reports.back().p.verified, 12 * 4 * kMiB);
+}
+
+// Guards against a chunk fetched twice (end-game) being written or counted twice: both copies
+// arrive before the first is sealed; one seal is asked for, the bytes verified count the chunk
+// once, and progress never goes past the total.
+TEST(DownloadSession, CopyArrivingTwiceIsSealedAndCountedOnce) {
+  const auto t0 = Clock::time_point{};
+  DownloadSession session("g", "7", {"a", "b"}, {}, t0);
+  std::vector<DownloadAction> actions;
+  auto take = [&] {
+    auto more = session.take_actions();
+    actions.insert(actions.end(), more.begin(), more.end());
+  };
+  std::vector<FetchChunk> fetches;
+  std::vector<SealChunk> seals;
+  std::vector<DownloadProgress> reports;
+  auto sort = [&] {
+    take();
+    for (auto& a : std::exchange(actions, {})) {
+      if (auto* f = std::get_if<FetchChunk>(&a)) fetches.push_back(*f);
+      if (auto* s = std::get_if<SealChunk>(&a)) seals.push_back(*s);
+      if (auto* r = std::get_if<ReportProgress>(&a)) reports.push_back(r->progress);
+    }
+  };
+  session.checked({kMiB, kMiB}, 0, t0);
+  sort();
+  ASSERT_EQ(fetches.size(), 2u);  // one chunk each
+  const FetchChunk first_a = fetches[0].source == "a" ? fetches[0] : fetches[1];
+  const FetchChunk first_b = fetches[0].source == "a" ? fetches[1] : fetches[0];
+  // "a" delivers its chunk within a second; "b" only answers the header.
+  session.bytes_received(first_b.id, 0, t0);
+  for (int i = 1; i <= 10; ++i) {
+    const auto t = t0 + i * 100ms;
+    session.bytes_received(first_a.id, kMiB / 10, t);
+    session.tick(t);
+  }
+  session.request_done(first_a.id, t0 + 1s);
+  sort();
+  ASSERT_EQ(seals.size(), 1u);
+  session.chunk_sealed(seals[0].id, true, t0 + 1s);
+  session.tick(t0 + 1500ms);
+  sort();
+  // "a" is idle and fast, "b" sent nothing: "a" copies b's chunk.
+  ASSERT_EQ(fetches.size(), 3u);
+  const FetchChunk copy = fetches[2];
+  EXPECT_TRUE(copy.duplicate);
+  EXPECT_EQ(copy.source, "a");
+  EXPECT_EQ(copy.chunk, first_b.chunk);
+  // Both copies arrive whole before either is sealed.
+  session.bytes_received(copy.id, kMiB, t0 + 1600ms);
+  session.bytes_received(first_b.id, kMiB, t0 + 1600ms);
+  session.request_done(copy.id, t0 + 1600ms);
+  session.request_done(first_b.id, t0 + 1600ms);
+  session.tick(t0 + 1600ms);
+  sort();
+  ASSERT_EQ(seals.size(), 2u);  // one more: the second copy follows the first's seal
+  EXPECT_EQ(seals[1].chunk, first_b.chunk);
+  EXPECT_TRUE(seals[1].recheck);
+  for (const auto& r : reports) {
+    EXPECT_LE(r.done, 2 * kMiB);
+    EXPECT_LE(r.verified, 2 * kMiB);
+  }
+  session.chunk_sealed(seals[1].id, true, t0 + 1700ms);
+  EXPECT_EQ(session.planner()->bytes_done(), 2 * kMiB);
+  EXPECT_EQ(session.running_requests(), 1u);  // version.ini
+  EXPECT_TRUE(session.planner()->finished());
+  EXPECT_EQ(session.planner()->completed_by("a") + session.planner()->completed_by("b"), 2 * kMiB);
 }
 
 }  // namespace
