@@ -419,13 +419,12 @@ void DownloadSession::set_limits() {
   // Who would fetch the waiting chunks if each went, in turn, to the source that would have it
   // soonest (at its speed, after what it has running): for chunks of one size on sources of
   // fixed speeds this ends the download soonest. A source takes new chunks only up to its
-  // share; the loop stops once every source has a share beyond its free slots.
+  // share.
   struct Plan {
     SourceId id;
     double rate;
     double busy;  // seconds of work it holds (running, then planned)
     std::size_t share = 0;
-    std::size_t free;   // slots not in use
     std::size_t slots;  // requests in flight at most
   };
   std::vector<Plan> plans;
@@ -441,19 +440,29 @@ void DownloadSession::set_limits() {
     const auto slots =
         std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(rate * horizon / chunk)) + 1,
                                 std::min<std::size_t>(2, most), most);
-    const std::size_t in_flight = planner_->in_flight(s);
-    plans.push_back(
-        {s, rate, left_of(s) / rate, 0, slots > in_flight ? slots - in_flight : 0, slots});
+    plans.push_back({s, rate, left_of(s) / rate, 0, slots});
   }
-  std::size_t unsatisfied = 0;
-  for (const auto& p : plans) unsatisfied += p.free > 0 ? 1 : 0;
-  for (std::size_t n = 0; n < waiting && unsatisfied > 0; ++n) {
-    Plan* soonest = nullptr;
-    for (auto& p : plans) {
-      if (!soonest || p.busy + chunk / p.rate < soonest->busy + chunk / soonest->rate) soonest = &p;
+  // The greedy plan gives the waiting chunks to the `waiting` soonest finish times among all
+  // sources' next chunks (busy + j * chunk / rate, j = 1, 2, ...): found by bisecting that
+  // time, so the cost does not grow with the game or the spread of speeds.
+  if (!plans.empty() && waiting > 0) {
+    const double w = static_cast<double>(waiting);
+    auto count = [&](double t, Plan& p) {
+      return std::max(0.0, std::floor((t - p.busy) * p.rate / chunk + 1e-9));
+    };
+    double lo = 0;
+    double hi = 0;
+    for (const auto& p : plans) {
+      const double alone = p.busy + w * chunk / p.rate;
+      hi = hi == 0 ? alone : std::min(hi, alone);
     }
-    soonest->busy += chunk / soonest->rate;
-    if (++soonest->share == soonest->free) --unsatisfied;
+    for (int i = 0; i < 60; ++i) {
+      const double mid = (lo + hi) / 2;
+      double n = 0;
+      for (auto& p : plans) n += count(mid, p);
+      (n >= w ? hi : lo) = mid;
+    }
+    for (auto& p : plans) p.share = static_cast<std::size_t>(std::min(count(hi, p), w));
   }
   for (const auto& p : plans)
     planner_->set_limits(p.id, p.slots, planner_->in_flight(p.id) + p.share);
