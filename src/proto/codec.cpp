@@ -130,6 +130,7 @@ std::string encode_request(const Request& request) {
                      {"offset", r.offset},
                      {"length", r.length}};
       if (r.digest) o["digest"] = r.digest->hex();
+      if (r.spread) o["spread"] = true;
       return o;
     }
     json::object operator()(const GetChunkMap& r) const {
@@ -287,6 +288,9 @@ result<Request> request_from(const json::object& obj) {
     if (obj.contains("digest")) {
       LANSPREAD_TRY(auto d, f.digest("digest"));
       r.digest = d;
+    }
+    if (obj.contains("spread")) {
+      LANSPREAD_TRY(r.spread, f.boolean("spread"));
     }
     return Request{std::move(r)};
   }

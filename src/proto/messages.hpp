@@ -49,6 +49,11 @@ struct GetGameFileChunk {
   // downloading itself (swarming); it serves only chunks it holds verified. Unset: the
   // downloaded version, as before.
   std::optional<Sha256> digest;
+  // Set by a downloader that gets the chunk from other downloaders as well (swarming): the
+  // server may answer `busy` when it is sending, or just sent, this chunk to another such
+  // downloader, or when it already sends as many such chunks as it spreads at once; the
+  // client then asks for another chunk, or for this one elsewhere (docs/protocol.md).
+  bool spread = false;
   friend bool operator==(const GetGameFileChunk&, const GetGameFileChunk&) = default;
 };
 // Which chunks of `version` of `game_id` (the manifest with `digest`) the server, which is

@@ -56,11 +56,16 @@ awaitable<std::variant<OpenResponse, Ended>> open(Download::State& st, const std
   auto conn = co_await st.job.connect(source);
   if (co_await is_cancelled()) co_return cancelled();
   if (!conn) co_return failed(FailureKind::error, "cannot connect: " + conn.error().message());
-  auto answer = co_await send_request(*conn, std::move(request));
+  auto answer = co_await send_request(*conn, request);
   if (co_await is_cancelled()) co_return cancelled();
   if (!answer) co_return failed(FailureKind::error, answer.error().message());
-  if (const auto* e = std::get_if<proto::Error>(&answer->response))
+  if (const auto* e = std::get_if<proto::Error>(&answer->response)) {
+    // `busy` to a spread request: this chunk goes to another downloader now; not a failure.
+    const auto* chunk = std::get_if<proto::GetGameFileChunk>(&request);
+    if (chunk != nullptr && chunk->spread && e->code == proto::WireErrorCode::busy)
+      co_return failed(FailureKind::declined, e->message);
     co_return failed(FailureKind::refused, e->message);
+  }
   const auto* data = std::get_if<proto::FileData>(&answer->response);
   if (data == nullptr || data->size != expected) {
     co_return failed(FailureKind::error, "announced " + std::to_string(data ? data->size : 0) +
@@ -73,9 +78,12 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
                              std::string source, std::size_t index) {
   const ChunkRef c = st->chunks[index];
   const std::string path = st->job.manifest.files[c.file].path;
-  proto::GetGameFileChunk request{st->job.id, path, c.offset, c.length, std::nullopt};
-  // A partial source serves the version it downloads only when asked by its manifest.
+  proto::GetGameFileChunk request{st->job.id, path, c.offset, c.length, std::nullopt, false};
+  // A partial source serves the version it downloads only when asked by its manifest. Every
+  // source is told that we trade chunks with other downloaders, so it may turn us down to
+  // spread its uplink (older peers ignore the field).
   if (st->partial_sources.contains(source)) request.digest = st->job.digest;
+  request.spread = true;
   auto opened = co_await open(*st, source, std::move(request), c.length);
   if (auto* e = std::get_if<Ended>(&opened)) co_return std::move(*e);
   auto& answer = std::get<OpenResponse>(opened);

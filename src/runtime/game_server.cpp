@@ -65,6 +65,7 @@ GameServer::GameServer(GameServerConfig config, asio::any_io_executor net,
       disk_(std::move(disk)),
       library_(std::move(library)),
       revision_(std::move(revision)),
+      spread_(config_.spread),
       files_(config_.max_open_files, config_.max_open_files_per_connection) {}
 
 awaitable<void> GameServer::serve(std::shared_ptr<transport::Connection> conn) {
@@ -112,6 +113,8 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
   std::filesystem::path partial_root;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  std::optional<std::string> spread_key;  // a spread chunk request that passed every check
+  bool spread_distinct = false;           // of the downloaded version: spread distinct chunks
   std::visit(
       [&](const auto& r) {
         using T = std::decay_t<decltype(r)>;
@@ -124,6 +127,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
           const auto p = find_partial(partials(), r.game_id, r.digest);
           if (p && p->manifest->version == r.version) {
             answer = p->chunk_map();
+            if (map_asked_ && !p->complete && !client.empty()) map_asked_(client, *p);
           } else {
             answer = error(proto::WireErrorCode::not_found,
                            "no download of '" + r.game_id + "' " + r.version + " here");
@@ -148,6 +152,8 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
               }
               offset = r.offset;
               length = r.length;
+              if (r.spread && file != nullptr)
+                spread_key = r.game_id + '\0' + r.path + '\0' + std::to_string(r.offset);
               return;
             }
           }
@@ -170,6 +176,10 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
             }
             offset = r.offset;
             length = r.length;
+            if (r.spread) {
+              spread_key = r.game_id + '\0' + r.path + '\0' + std::to_string(r.offset);
+              spread_distinct = true;
+            }
           } else {
             if (file->size > config_.max_whole_file) {
               answer = error(proto::WireErrorCode::bad_request,
@@ -182,14 +192,41 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
       },
       *request);
 
+  transfer::SpreadLedger::Ticket ticket = 0;
+  if (!answer && spread_key) {
+    switch (spread_.admit(*spread_key, client, std::chrono::steady_clock::now(), ticket,
+                          spread_distinct)) {
+      case transfer::SpreadLedger::Verdict::serve:
+        break;
+      case transfer::SpreadLedger::Verdict::duplicate:
+        answer = error(proto::WireErrorCode::busy,
+                       "this chunk is being sent to another downloader; ask it of them");
+        break;
+      case transfer::SpreadLedger::Verdict::full:
+        answer = error(proto::WireErrorCode::busy, "sending as many chunks as it can at once");
+        break;
+    }
+  }
   if (answer) {
     if (std::holds_alternative<proto::Error>(*answer)) ++stats_.refused;
     co_await send_response(stream, *answer);
     (void)stream.finish();
     co_return;
   }
-  co_await send_file(stream, owner, client, partial ? partial_root : game->root, *file, offset,
-                     length);
+  if (ticket == 0) {
+    co_await send_file(stream, owner, client, partial ? partial_root : game->root, *file, offset,
+                       length);
+    co_return;
+  }
+  // The upload counts until it ends, however it ends (a cancelled coroutine included).
+  struct Counted {
+    transfer::SpreadLedger& ledger;
+    transfer::SpreadLedger::Ticket ticket;
+    bool whole = false;
+    ~Counted() { ledger.finished(ticket, whole, std::chrono::steady_clock::now()); }
+  } counted{spread_, ticket};
+  counted.whole = co_await send_file(stream, owner, client, partial ? partial_root : game->root,
+                                     *file, offset, length);
 }
 
 std::vector<std::shared_ptr<const PartialGame>> GameServer::partials() const {
@@ -272,7 +309,7 @@ awaitable<int> GameServer::take_file(const void* owner, const std::string& key,
   }
 }
 
-awaitable<void> GameServer::send_file(transport::Stream& stream, const void* owner,
+awaitable<bool> GameServer::send_file(transport::Stream& stream, const void* owner,
                                       const std::string& client, std::filesystem::path root,
                                       const proto::GameFileDescription& file, std::uint64_t offset,
                                       std::uint64_t length) {
@@ -282,7 +319,7 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, const void* own
   };
   // Nothing is opened or read before the stream has room to send it.
   auto room = co_await stream.reserve(std::max<std::size_t>(want(length), 64));
-  if (!room) co_return;
+  if (!room) co_return false;
   const std::string key = root.string() + '\0' + rel + '\0' + std::to_string(file.size);
   const int fd = co_await take_file(owner, key, root, rel, file.size);
   if (fd < 0) {
@@ -293,7 +330,7 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, const void* own
                                        : fd == -3 ? "too many files open; try again"
                                                   : "cannot open '" + rel + "'"));
     (void)stream.finish();
-    co_return;
+    co_return false;
   }
   struct Release {
     OpenFileCache& files;
@@ -301,14 +338,14 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, const void* own
     const std::string& key;
     ~Release() { files.put(owner, key); }
   } release{files_, owner, key};
-  if (!co_await send_response(stream, proto::FileData{length})) co_return;
+  if (!co_await send_response(stream, proto::FileData{length})) co_return false;
 
   std::uint64_t done = 0;
   while (done < length) {
     // Read only as much as the stream may queue now (waits for room, with the transport's
     // send-stall deadline), so unsent bytes never pile up here.
     room = co_await stream.reserve(want(length - done));
-    if (!room) co_return;
+    if (!room) co_return false;
     // Allocated per read and freed once queued: a stream waiting for room holds no buffer.
     const std::size_t size = *room;
     const auto block = std::make_unique_for_overwrite<std::uint8_t[]>(size);
@@ -326,9 +363,9 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, const void* own
     if (n <= 0) {
       // The file shrank or failed under us: the client must not take a short answer.
       stream.reset(kResetBadRequest);
-      co_return;
+      co_return false;
     }
-    if (!co_await stream.write({block.get(), static_cast<std::size_t>(n)})) co_return;
+    if (!co_await stream.write({block.get(), static_cast<std::size_t>(n)})) co_return false;
     done += static_cast<std::uint64_t>(n);
     stats_.bytes_sent += static_cast<std::uint64_t>(n);
     if (config_.traffic) {
@@ -336,6 +373,7 @@ awaitable<void> GameServer::send_file(transport::Stream& stream, const void* own
     }
   }
   (void)stream.finish();
+  co_return true;
 }
 
 }  // namespace lanspread::runtime

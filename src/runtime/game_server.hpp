@@ -12,6 +12,7 @@
 #include "runtime/open_file_cache.hpp"
 #include "runtime/partial_game.hpp"
 #include "runtime/traffic_meter.hpp"
+#include "transfer/spread_ledger.hpp"
 #include "transport/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -48,6 +49,8 @@ struct GameServerConfig {
   std::uint64_t max_whole_file = 64ULL << 20;
   // Counts the payload bytes sent to each client (null: not counted).
   std::shared_ptr<TrafficMeter> traffic;
+  // Chunk requests marked `spread` (swarming): see spread_ledger.hpp.
+  transfer::SpreadLimits spread;
 };
 
 class GameServer : public std::enable_shared_from_this<GameServer> {
@@ -71,6 +74,10 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
   const ServerStats& stats() const { return stats_; }
   // Call before serving. Without a provider no partial version is offered.
   void set_partial_games(PartialProvider provider) { partial_ = std::move(provider); }
+  // Called (on the network thread) when `client` was sent the chunk map of a version this
+  // peer downloads: the client downloads it too, so it may have chunks to offer back.
+  using MapAsked = std::function<void(const std::string& client, const PartialGame&)>;
+  void on_map_asked(MapAsked callback) { map_asked_ = std::move(callback); }
 
  private:
   const proto::GameFileDescription* lookup(const std::shared_ptr<const library::LocalLibrary>& lib,
@@ -83,7 +90,8 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
   static std::vector<proto::GameSummary> with_partials(
       std::vector<proto::GameSummary> games,
       const std::vector<std::shared_ptr<const PartialGame>>& all);
-  asio::awaitable<void> send_file(transport::Stream& stream, const void* owner,
+  // True when every byte was queued to the stream.
+  asio::awaitable<bool> send_file(transport::Stream& stream, const void* owner,
                                   const std::string& client, std::filesystem::path root,
                                   const proto::GameFileDescription& file, std::uint64_t offset,
                                   std::uint64_t length);
@@ -99,6 +107,8 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
   LibraryProvider library_;
   RevisionProvider revision_;
   PartialProvider partial_;
+  MapAsked map_asked_;
+  transfer::SpreadLedger spread_;
   ServerStats stats_;
   OpenFileCache files_;
   boost::system::error_code ignored_;

@@ -19,6 +19,9 @@ struct PeerLimits {
   // A peer's game list is fetched again at most this often, whatever its Pong or its
   // announcement says about its library revision.
   std::chrono::milliseconds min_refresh_interval{10'000};
+  // Swarming: peers asked for their chunk map when a download starts offering its chunks
+  // (those that do not hold the version; the others are found by their game lists).
+  std::size_t max_partial_probes = 64;
   // Requests that run at once over all peers: manifest fetches (GetGame, up to 64 MiB each)
   // and game-list refreshes (ListGames, up to 4 MiB each). The rest wait their turn.
   std::size_t max_manifest_fetches = 4;

@@ -205,8 +205,11 @@ awaitable<void> PeerRuntime::download(std::string id, OperationKind kind, Decisi
     swapping.manifest.reset();
     self->monitor_->update(id, std::move(swapping));
   };
-  job.offer_changed = [weak] {
-    if (auto self = weak.lock()) self->announce_partial_change();
+  job.offer_changed = [weak, id] {
+    if (auto self = weak.lock()) {
+      self->announce_partial_change();
+      self->probe_partials(id);
+    }
   };
   job.stop = stop;
   auto download = std::make_shared<Download>(std::move(job));
@@ -288,12 +291,42 @@ void PeerRuntime::offer_to_downloads(const std::string& peer) {
   }
 }
 
+void PeerRuntime::probe_partials(const std::string& game) {
+  auto it = downloads_.find(game);
+  if (it == downloads_.end()) return;
+  const auto download = it->second;
+  const auto holders = peers_.peers_with(game, download->manifest().version);
+  std::size_t asked = 0;
+  for (const PeerInfo* p : peers_.peers()) {
+    if (asked >= config_.limits.max_partial_probes) break;
+    if (download->has_source(p->peer_id) ||
+        std::find(holders.begin(), holders.end(), p->peer_id) != holders.end())
+      continue;
+    offer_partial(p->peer_id, game, download);
+    ++asked;
+  }
+}
+
+void PeerRuntime::asked_for_map(const std::string& peer, const PartialGame& offer) {
+  auto it = downloads_.find(offer.id);
+  if (it == downloads_.end() || it->second->digest() != offer.digest) return;
+  // Only verified peers are sources; one that is not yet is found by its game list.
+  if (peers_.peer(peer) == nullptr || it->second->has_source(peer)) return;
+  offer_partial(peer, offer.id, it->second);
+}
+
 void PeerRuntime::offer_partial(const std::string& peer, const std::string& game,
                                 std::shared_ptr<Download> download) {
+  if (!offering_.emplace(game, peer).second) return;  // asked already, answer pending
   asio::co_spawn(
       io_,
       [self = shared_from_this(), peer, game,
        weak = std::weak_ptr<Download>(download)]() -> awaitable<void> {
+        struct Done {
+          PeerRuntime& rt;
+          std::pair<std::string, std::string> key;
+          ~Done() { rt.offering_.erase(key); }
+        } done{*self, {game, peer}};
         auto conn = co_await self->connect(peer);
         auto running = weak.lock();
         if (!conn || !running) co_return;

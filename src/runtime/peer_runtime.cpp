@@ -102,6 +102,9 @@ boost::system::result<void> PeerRuntime::start() {
     auto self = weak.lock();
     return self ? self->partial_games() : std::vector<std::shared_ptr<const PartialGame>>{};
   });
+  server_->on_map_asked([weak](const std::string& client, const PartialGame& offer) {
+    if (auto self = weak.lock(); self && !self->stopping_) self->asked_for_map(client, offer);
+  });
 
   // Blocking, like the recovery above: the network thread is not running yet.
   std::vector<std::string> stored;

@@ -214,6 +214,16 @@ class PeerRuntime : public std::enable_shared_from_this<PeerRuntime> {
   // A running download of `game` learns the chunk map of a partial peer and takes it.
   void offer_partial(const std::string& peer, const std::string& game,
                      std::shared_ptr<Download> download);
+  // Swarming: the download of `game` offers its chunks now (its local check is over). Every
+  // verified peer that does not hold the version is asked for its chunk map at once (at most
+  // `PeerLimits::max_partial_probes`), so downloaders of one version find each other without
+  // waiting for a game-list refresh; a peer asked that way asks back (asked_for_map).
+  void probe_partials(const std::string& game);
+  // Our game server sent `peer` the chunk map of a version we download: it downloads that
+  // version too, so it may be a partial source for us.
+  void asked_for_map(const std::string& peer, const PartialGame& offer);
+  // (game, peer) whose chunk map is being asked by offer_partial: one question at a time.
+  std::set<std::pair<std::string, std::string>> offering_;
   // The local library's revision moved for a reason the scan cannot see (a download starts
   // or ends and its partial version is offered or withdrawn): peers refetch our list.
   void announce_partial_change();

@@ -22,6 +22,7 @@ ChunkPlanner::ChunkPlanner(std::vector<std::uint64_t> sizes, const std::vector<S
   if (config_.slots == 0) config_.slots = 1;
   if (config_.max_copies == 0) config_.max_copies = 1;
   if (config_.swarm_full_slots == 0) config_.swarm_full_slots = 1;
+  if (config_.swarm_partial_requests == 0) config_.swarm_partial_requests = 1;
 }
 
 void ChunkPlanner::add_source(const SourceId& source) {
@@ -103,6 +104,21 @@ void ChunkPlanner::requeue(ChunkIndex c) {
   } else {
     queue_.insert(queue_.begin(), c);
   }
+  // Chunks taken from the middle (pick_rarest) and put back leave stale entries behind:
+  // drop them before they outnumber the chunks (declined chunks come back often).
+  if (queue_.size() - queue_head_ > 2 * chunks_.size() + 16) {
+    std::vector<bool> seen(chunks_.size(), false);
+    std::vector<ChunkIndex> live;
+    for (std::size_t i = queue_head_; i < queue_.size(); ++i) {
+      const ChunkIndex q = queue_[i];
+      if (chunks_[q].queued && !chunks_[q].done && !seen[q]) {
+        seen[q] = true;
+        live.push_back(q);
+      }
+    }
+    queue_ = std::move(live);
+    queue_head_ = 0;
+  }
 }
 
 std::optional<ChunkIndex> ChunkPlanner::pop_queue() {
@@ -144,22 +160,41 @@ bool ChunkPlanner::queue_empty() {
   return queue_head_ == queue_.size();
 }
 
-std::optional<ChunkIndex> ChunkPlanner::pick_rarest(Source& s) {
+std::optional<ChunkIndex> ChunkPlanner::pick_rarest(Source& s, Clock::time_point now) {
   if (s.empty_at == generation_ || queue_empty()) return std::nullopt;
   std::optional<std::size_t> best;  // position in the queue
   std::uint32_t best_avail = 0;
+  // A full source: the position of the rarest chunk partial sources have, taken only when no
+  // queued chunk is missing from every partial source.
+  std::optional<std::size_t> shared;
+  std::uint32_t shared_avail = 0;
+  bool unique_left = false;
   for (std::size_t i = queue_head_; i < queue_.size(); ++i) {
     const ChunkIndex c = queue_[i];
     const Chunk& ch = chunks_[c];
     if (!ch.queued || ch.done || !has(s, c)) continue;
     const std::uint32_t avail = partial_avail_[c];
-    if (!s.have && avail > 0) continue;  // a partial source gives it: spare the seeder
+    if (const auto d = s.declined.find(c); d != s.declined.end() && d->second > now) {
+      // it sends this chunk to another downloader now
+      unique_left = unique_left || avail == 0;
+      continue;
+    }
+    if (!s.have && avail > 0) {  // a partial source gives it: spare the seeder
+      if (!shared || avail < shared_avail) {
+        shared = i;
+        shared_avail = avail;
+      }
+      continue;
+    }
     if (!best || avail < best_avail) {
       best = i;
       best_avail = avail;
       if (avail == 0) break;  // nobody else has it: as rare as it gets
     }
   }
+  // Every chunk still missing is somewhere among the partial sources (the seeders' unique
+  // work is done): an idle full source helps with the rarest of them rather than idle.
+  if (!best && !unique_left && shared) best = shared;
   if (!best) {
     s.empty_at = generation_;
     return std::nullopt;
@@ -172,19 +207,27 @@ std::optional<ChunkIndex> ChunkPlanner::pick_rarest(Source& s) {
 void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, bool partial_phase,
                         std::vector<Assignment>& out) {
   // Fill one slot per source per round, so free slots are shared fairly.
+  std::size_t partial_running = 0;
+  if (partial_phase) {
+    for (const auto& [id, s] : sources_) partial_running += s.have ? s.running.size() : 0;
+  }
   bool progress = true;
   while (progress) {
     progress = false;
     for (auto& [id, s] : sources_) {
       if (s.have.has_value() != partial_phase) continue;
+      if (partial_phase && partial_running >= config_.swarm_partial_requests) return;
       std::size_t slots = !s.have && partial_sources_ > 0
                               ? std::min(config_.slots, config_.swarm_full_slots)
                               : config_.slots;
       if (s.slots != 0) slots = std::min(slots, s.slots);
-      if (s.dropped || s.backoff_until > now || s.running.size() >= slots) continue;
+      if (s.cap_until > now) slots = std::min(slots, s.slot_cap);
+      if (s.dropped || s.backoff_until > now || s.paused_until > now || s.running.size() >= slots)
+        continue;
       // Without partial sources every chunk is equally rare: the queue's order decides.
       std::optional<ChunkIndex> c;
-      if (s.running.size() < s.take) c = partial_sources_ == 0 ? pop_queue() : pick_rarest(s);
+      if (s.running.size() < s.take)
+        c = partial_sources_ == 0 && !decline_ends_ ? pop_queue() : pick_rarest(s, now);
       bool duplicate = false;
       if (!c && queue_empty()) {  // end-game: only once every chunk is taken
         c = endgame_pick(id, worth_copying);
@@ -194,6 +237,7 @@ void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, 
       chunks_[*c].holders.emplace(id, now);
       s.running.insert(*c);
       out.push_back({id, *c, duplicate});
+      partial_running += partial_phase ? 1 : 0;
       progress = true;
     }
   }
@@ -202,6 +246,16 @@ void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, 
 std::vector<Assignment> ChunkPlanner::next(Clock::time_point now, const CopyFilter& worth_copying) {
   std::vector<Assignment> out;
   if (exhausted_chunk_) return out;
+  if (decline_ends_ && *decline_ends_ <= now) {
+    // A decline ran out: its chunk may be asked of full sources again.
+    ++generation_;
+    decline_ends_.reset();
+    for (auto& [id, s] : sources_) {
+      std::erase_if(s.declined, [&](const auto& d) { return d.second <= now; });
+      for (const auto& [c, until] : s.declined)
+        decline_ends_ = decline_ends_ ? std::min(*decline_ends_, until) : until;
+    }
+  }
   // Partial sources first: what they can give, the seeders need not.
   if (partial_sources_ > 0) fill(now, worth_copying, true, out);
   fill(now, worth_copying, false, out);
@@ -240,6 +294,10 @@ std::vector<Cancellation> ChunkPlanner::failed(const SourceId& source, ChunkInde
   auto it = sources_.find(source);
   if (it == sources_.end() || !ch.holders.contains(source)) return others;  // cancelled already
   Source& s = it->second;
+  if (kind == FailureKind::declined) {
+    decline(source, s, chunk, now);
+    return others;
+  }
   s.running.erase(chunk);
   ch.holders.erase(source);
   // Corrupt data is not bad luck: this source is not used again for this download. Other
@@ -256,6 +314,24 @@ std::vector<Cancellation> ChunkPlanner::failed(const SourceId& source, ChunkInde
     if (ch.holders.empty()) requeue(chunk);
   }
   return others;
+}
+
+void ChunkPlanner::decline(const SourceId& source, Source& s, ChunkIndex c, Clock::time_point now) {
+  Chunk& ch = chunks_[c];
+  s.running.erase(c);
+  ch.holders.erase(source);
+  if (s.running.empty()) {
+    s.paused_until = now + config_.spread_pause;
+  } else {
+    s.slot_cap = s.running.size();
+    s.cap_until = now + config_.spread_retry;
+  }
+  if (!s.have) {
+    const auto until = now + config_.spread_retry;
+    s.declined[c] = until;
+    decline_ends_ = decline_ends_ ? std::min(*decline_ends_, until) : until;
+  }
+  if (!ch.done && ch.holders.empty()) requeue(c);
 }
 
 bool ChunkPlanner::stuck() const {

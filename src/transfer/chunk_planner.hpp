@@ -18,6 +18,10 @@
 //    a full source then takes only chunks no usable partial source has, rarest first, so the
 //    original seeders' uplink goes to chunks nobody else can give. Ties go to the queue's
 //    order, which `PlannerConfig::seed` shuffles, so downloaders start on different chunks.
+//    A source may decline a chunk (it sends it to another downloader, or as many as it will
+//    at once): nothing counts as a failure. A full source is not asked for a chunk it
+//    declined for `spread_retry`; the source gets no more requests than it still runs
+//    for us for `spread_retry`, none at all for `spread_pause` when it runs none.
 #pragma once
 
 #include "transfer/download_settings.hpp"
@@ -49,10 +53,11 @@ struct Cancellation {
 };
 
 enum class FailureKind {
-  error,    // the request failed (connection, stream, protocol)
-  refused,  // the peer answered with an Error message
-  silent,   // no byte arrived for too long
-  corrupt,  // the bytes did not match the manifest's hash
+  error,     // the request failed (connection, stream, protocol)
+  refused,   // the peer answered with an Error message
+  silent,    // no byte arrived for too long
+  corrupt,   // the bytes did not match the manifest's hash
+  declined,  // a full source said `busy` to a spread request: not now, ask another chunk
 };
 
 class ChunkPlanner {
@@ -126,6 +131,13 @@ class ChunkPlanner {
     std::set<ChunkIndex> running;
     int failures = 0;  // consecutive
     Clock::time_point backoff_until{};
+    Clock::time_point paused_until{};  // after it declined a chunk with nothing running
+    // After it declined a chunk while it sent others: no more requests than then, until.
+    std::size_t slot_cap = 0;
+    Clock::time_point cap_until{};
+    // A full source: chunks it declined, not asked of it again before the time (at most one
+    // entry per chunk; expired ones are dropped in next()).
+    std::map<ChunkIndex, Clock::time_point> declined;
     bool dropped = false;
     std::uint64_t completed = 0;
     std::optional<std::vector<bool>> have;  // none: a full source
@@ -145,7 +157,7 @@ class ChunkPlanner {
   // No chunk waits in the queue (skips what was taken from the front).
   bool queue_empty();
   // The rarest queued chunk `s` has; a full source skips chunks a partial source has.
-  std::optional<ChunkIndex> pick_rarest(Source& s);
+  std::optional<ChunkIndex> pick_rarest(Source& s, Clock::time_point now);
   void fill(Clock::time_point now, const CopyFilter& worth_copying, bool partial_phase,
             std::vector<Assignment>& out);
   std::optional<ChunkIndex> endgame_pick(const SourceId& source, const CopyFilter& filter) const;
@@ -164,6 +176,9 @@ class ChunkPlanner {
   std::uint64_t bytes_done_ = 0;
   std::uint64_t bytes_total_ = 0;
   bool exhausted_chunk_ = false;  // some chunk failed max_attempts times
+  // The earliest end of a chunk's decline still running (none: no decline runs).
+  std::optional<Clock::time_point> decline_ends_;
+  void decline(const SourceId& source, Source& s, ChunkIndex c, Clock::time_point now);
 };
 
 }  // namespace lanspread::transfer

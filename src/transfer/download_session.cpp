@@ -99,6 +99,12 @@ void DownloadSession::request_failed(RequestId id, FailureKind kind, std::string
   if (ended_ || it == requests_.end() || it->second.sealing) return;
   const Request r = it->second;
   requests_.erase(it);
+  if (kind == FailureKind::declined && r.chunk) {
+    // Not a failure: the source sends this chunk to another downloader. Ask it for another.
+    planner_->failed(r.source, *r.chunk, kind, now);
+    pump(now);
+    return;
+  }
   blame(r.source, kind, detail);
   if (r.chunk) {
     last_chunk_error_ = detail;
@@ -571,6 +577,7 @@ std::string DownloadSession::peers_failure() const {
         ++counts["refused the request"];
         break;
       case FailureKind::error:
+      case FailureKind::declined:
         ++counts["failed"];
         break;
     }

@@ -21,7 +21,16 @@ struct PlannerConfig {
   // Requests in flight per full source while a usable partial source exists (swarming): the
   // seeders' uplink is shared by every downloader, so each asks it for few chunks at a time
   // and those are the rarest; the rest comes from the other downloaders.
-  std::size_t swarm_full_slots = 2;
+  std::size_t swarm_full_slots = 1;
+  // Requests in flight to partial sources, over all of them (swarming): a downlink shared by
+  // fewer chunks at a time completes each sooner, and only a completed chunk can be passed on;
+  // it also leaves the full sources' chunks their share of it.
+  std::size_t swarm_partial_requests = 6;
+  // A full source that declined a chunk (`busy` to a spread request: it sends that chunk to
+  // another downloader, or as many chunks as it spreads at once) is not asked for that chunk
+  // again for `spread_retry`, nor for anything for `spread_pause`. Not a failure.
+  std::chrono::milliseconds spread_retry{1'000};
+  std::chrono::milliseconds spread_pause{300};
 };
 
 struct DownloadSettings {
@@ -52,7 +61,7 @@ struct DownloadSettings {
   std::chrono::milliseconds readmit_max{120'000};
   // How often a partial source (another downloader of the same version) is asked which chunks
   // it has verified, at most one question at a time per source.
-  std::chrono::milliseconds have_refresh{1'500};
+  std::chrono::milliseconds have_refresh{500};
   // Progress reports while a download runs (at least 4 a second).
   std::chrono::milliseconds progress_interval{250};
   // bytes_per_second is the network bytes of this window, averaged.

@@ -111,8 +111,8 @@ awaitable<void> one(Run& run, std::shared_ptr<transport::Endpoint> ep, std::size
     line("{\"established\":" + std::to_string(i) + "}");
     run.held.push_back(*conn);
     asio::co_spawn(co_await asio::this_coro::executor, watch(*conn, i), asio::detached);
-    auto frame = proto::frame_request(
-        proto::GetGameFileChunk{run.opt.game, run.opt.path, run.opt.offset, run.opt.length, {}});
+    auto frame = proto::frame_request(proto::GetGameFileChunk{
+        run.opt.game, run.opt.path, run.opt.offset, run.opt.length, {}, false});
     for (std::size_t k = 0; k < run.opt.streams && frame; ++k) {
       auto s = co_await (*conn)->open_stream();
       if (!s) break;

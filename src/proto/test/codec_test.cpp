@@ -17,13 +17,15 @@ Sha256 digest(std::uint8_t fill) {
 // Guards against a message changing in transit through encode + decode (a codec asymmetry
 // would make peers of the same version unable to talk).
 TEST(Codec, EveryRequestRoundTrips) {
-  const Request requests[] = {Ping{},
-                              ListGames{},
-                              GetGame{"xonotic"},
-                              GetGameFileData{"xonotic", "data/a.pk3"},
-                              GetGameFileChunk{"xonotic", "data/a.pk3", 8 * kMiB, 8 * kMiB, {}},
-                              GetGameFileChunk{"xonotic", "data/a.pk3", 0, 10, digest(0x5a)},
-                              GetChunkMap{"xonotic", "0.8.6", digest(0x5a)}};
+  const Request requests[] = {
+      Ping{},
+      ListGames{},
+      GetGame{"xonotic"},
+      GetGameFileData{"xonotic", "data/a.pk3"},
+      GetGameFileChunk{"xonotic", "data/a.pk3", 8 * kMiB, 8 * kMiB, {}, false},
+      GetGameFileChunk{"xonotic", "data/a.pk3", 0, 10, digest(0x5a), false},
+      GetGameFileChunk{"xonotic", "data/a.pk3", 0, 10, {}, true},
+      GetChunkMap{"xonotic", "0.8.6", digest(0x5a)}};
   for (const auto& r : requests) {
     auto decoded = decode_request(encode_request(r));
     ASSERT_TRUE(decoded) << type_name(r) << ": " << decoded.error().message();
@@ -128,7 +130,7 @@ TEST(Codec, ManifestWithBadHashIsRefused) {
 // manifest in reply to a chunk request).
 TEST(Codec, ResponseMustAnswerTheRequest) {
   const Request get_game = GetGame{"xonotic"};
-  const Request chunk = GetGameFileChunk{"xonotic", "a", 0, 100, {}};
+  const Request chunk = GetGameFileChunk{"xonotic", "a", 0, 100, {}, false};
   const std::string game_json = encode_response(Game{"xonotic", "1", kDefaultChunkSize, {}});
   const std::string other_game = encode_response(Game{"0ad", "1", kDefaultChunkSize, {}});
   EXPECT_TRUE(decode_response_to(get_game, game_json));

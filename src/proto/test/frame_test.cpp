@@ -54,7 +54,7 @@ TEST(Frame, CapsDependOnTheRequest) {
   EXPECT_EQ(response_frame_cap(GetGame{"x"}), kMaxManifestFrame);
   EXPECT_EQ(response_frame_cap(ListGames{}), kMaxGamesFrame);
   EXPECT_EQ(response_frame_cap(Ping{}), kMaxResponseFrame);
-  EXPECT_EQ(response_frame_cap(GetGameFileChunk{"x", "a", 0, 1, {}}), kMaxResponseFrame);
+  EXPECT_EQ(response_frame_cap(GetGameFileChunk{"x", "a", 0, 1, {}, false}), kMaxResponseFrame);
   EXPECT_FALSE(encode_frame(std::string(kMaxRequestFrame + 1, ' '), kMaxRequestFrame));
 }
 

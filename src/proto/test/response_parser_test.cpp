@@ -277,7 +277,7 @@ TEST(ResponseReader, RefusesWhatDoesNotAnswerTheRequest) {
   }
   {
     // The raw bytes after a FileData frame are left for the caller; a cut frame is reported.
-    ResponseReader r(GetGameFileChunk{"xonotic", "a", 0, 5, {}});
+    ResponseReader r(GetGameFileChunk{"xonotic", "a", 0, 5, {}, false});
     auto framed = frame_response(FileData{5});
     ASSERT_TRUE(framed);
     auto used = feed(r, *framed + "HELLO");

@@ -178,7 +178,8 @@ TEST_F(GameServerTest, ServesPingListManifestAndBytes) {
     for (std::size_t i = 0; i < big->chunk_hashes.size(); ++i) {
       const std::uint64_t off = i * manifest.chunk_size;
       const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, big->size - off);
-      auto chunk = co_await ask(c, proto::GetGameFileChunk{"alpha", "data/big.bin", off, len, {}});
+      auto chunk =
+          co_await ask(c, proto::GetGameFileChunk{"alpha", "data/big.bin", off, len, {}, false});
       EXPECT_FALSE(chunk.error) << chunk.error.message();
       EXPECT_EQ(library::sha256(chunk.bytes), big->chunk_hashes[i]) << i;
     }
@@ -226,15 +227,16 @@ TEST_F(GameServerTest, ServesOnlyVerifiedChunksOfAPartialGame) {
     EXPECT_TRUE(not_ours.response && std::holds_alternative<proto::Error>(*not_ours.response));
 
     const std::uint64_t cs = manifest->chunk_size;
-    auto held = co_await ask(c, proto::GetGameFileChunk{"beta", "data/big.bin", cs, cs, digest});
+    auto held =
+        co_await ask(c, proto::GetGameFileChunk{"beta", "data/big.bin", cs, cs, digest, false});
     EXPECT_FALSE(held.error) << held.error.message();
     EXPECT_EQ(library::sha256(held.bytes), manifest->files[big].chunk_hashes[1]);
     const proto::GetGameFileChunk refused[] = {
-        {"beta", "data/big.bin", 0, cs, digest},       // not verified
-        {"beta", "data/big.bin", cs, cs / 2, digest},  // part of a chunk
-        {"beta", "data/big.bin", cs + 1, cs, digest},  // not a chunk's offset
-        {"beta", "data/big.bin", cs, cs, other},       // another manifest
-        {"beta", "data/big.bin", cs, cs, {}},          // beta is not downloaded here
+        {"beta", "data/big.bin", 0, cs, digest, false},       // not verified
+        {"beta", "data/big.bin", cs, cs / 2, digest, false},  // part of a chunk
+        {"beta", "data/big.bin", cs + 1, cs, digest, false},  // not a chunk's offset
+        {"beta", "data/big.bin", cs, cs, other, false},       // another manifest
+        {"beta", "data/big.bin", cs, cs, {}, false},          // beta is not downloaded here
     };
     for (const auto& r : refused) {
       auto reply = co_await ask(c, r);
@@ -242,6 +244,45 @@ TEST_F(GameServerTest, ServesOnlyVerifiedChunksOfAPartialGame) {
           << proto::encode_request(r);
     }
   });
+}
+
+// Guards against a server that cannot spread its uplink, or that turns away older clients:
+// a chunk request marked `spread` is answered `busy` when the server has no turn free for it
+// (here: none at all), the same request without `spread` is served, and a client that asks
+// for the map of a version this peer downloads is reported (so it is asked back).
+TEST_F(GameServerTest, SpreadRequestsMayBeDeclinedOthersAreServed) {
+  GameServerConfig config;
+  config.spread.max_uploads = 0;
+  std::vector<std::string> asked;
+  run(
+      [&](GameServer& server, std::shared_ptr<transport::Connection> c) -> awaitable<void> {
+        auto busy = co_await ask(c, proto::GetGameFileChunk{"alpha", "small.txt", 0, 5, {}, true});
+        EXPECT_TRUE(busy.response && std::holds_alternative<proto::Error>(*busy.response) &&
+                    std::get<proto::Error>(*busy.response).code == proto::WireErrorCode::busy);
+        auto served =
+            co_await ask(c, proto::GetGameFileChunk{"alpha", "small.txt", 0, 5, {}, false});
+        EXPECT_EQ(std::string(served.bytes.begin(), served.bytes.end()), "hello");
+
+        auto manifest = std::make_shared<proto::Game>(*lib_->find("alpha")->manifest);
+        manifest->id = "beta";
+        const proto::Sha256 digest = manifest_digest(*manifest);
+        auto partial = std::make_shared<PartialGame>(
+            "beta", digest, manifest,
+            std::vector<fs::path>(manifest->files.size(), games_.path() / "alpha"));
+        server.set_partial_games(
+            [partial] { return std::vector<std::shared_ptr<const PartialGame>>{partial}; });
+        server.on_map_asked([&](const std::string& client, const PartialGame& offer) {
+          if (offer.id == "beta") asked.push_back(client);
+        });
+        auto map = co_await ask(c, proto::GetChunkMap{"beta", manifest->version, digest});
+        EXPECT_TRUE(map.response && std::holds_alternative<proto::ChunkMap>(*map.response));
+        EXPECT_EQ(asked.size(), 1u);
+        if (asked.empty()) co_return;
+        // The client's id (its certificate's fingerprint), not the server's own.
+        EXPECT_EQ(asked[0].size(), c->peer_id().size());
+        EXPECT_NE(asked[0], c->peer_id());
+      },
+      config);
 }
 
 // Guards against serving anything outside the manifest: traversal, reserved names, the
@@ -266,9 +307,9 @@ TEST_F(GameServerTest, RefusesHostileRequests) {
     EXPECT_EQ(co_await refused(proto::GetGame{"beta"}), W::not_found);
     EXPECT_EQ(co_await refused(proto::GetGameFileData{"alpha", "nothere.txt"}), W::not_found);
     EXPECT_EQ(co_await refused(proto::GetGameFileData{"alpha", "data"}), W::not_found);
-    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 5, 1, {}}),
+    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 5, 1, {}, false}),
               W::bad_request);
-    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 0, 6, {}}),
+    EXPECT_EQ(co_await refused(proto::GetGameFileChunk{"alpha", "small.txt", 0, 6, {}, false}),
               W::bad_request);
     // A symlink swapped in after the scan is not followed.
     fs::remove(games_ / "alpha/small.txt");
@@ -342,7 +383,7 @@ TEST_F(GameServerTest, HostileClientDoesNotDisturbAWellBehavedPeer) {
             for (auto& ch : junk) ch = static_cast<char>(rng());
             const proto::Request variants[] = {
                 proto::GetGameFileData{"alpha", "../../etc/passwd"},
-                proto::GetGameFileChunk{"alpha", "data/big.bin", ~0ULL - 5, 10, {}},
+                proto::GetGameFileChunk{"alpha", "data/big.bin", ~0ULL - 5, 10, {}, false},
                 proto::GetGameFileData{"alpha", "local/save.dat"}, proto::GetGame{"beta"}};
             if (i % 3 == 0) {
               (void)co_await ask_raw(hostile, *proto::encode_frame(junk, 1 << 20), proto::Ping{});
@@ -361,7 +402,8 @@ TEST_F(GameServerTest, HostileClientDoesNotDisturbAWellBehavedPeer) {
       for (const auto& f : manifest.files) {
         if (f.is_dir || f.size == 0) continue;
         const std::uint64_t len = std::min<std::uint64_t>(manifest.chunk_size, f.size);
-        auto chunk = co_await ask(*good, proto::GetGameFileChunk{"alpha", f.path, 0, len, {}});
+        auto chunk =
+            co_await ask(*good, proto::GetGameFileChunk{"alpha", f.path, 0, len, {}, false});
         EXPECT_FALSE(chunk.error) << chunk.error.message();
         EXPECT_EQ(library::sha256(chunk.bytes), f.chunk_hashes[0]) << f.path;
         ++verified;

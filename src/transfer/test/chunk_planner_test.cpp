@@ -278,11 +278,14 @@ TEST(ChunkPlanner, PartialSourcesTakeTheRarestAndSpareTheSeeder) {
   EXPECT_EQ(got.count("a") + got.count("b"), 1u);
 
   // A partial source that leaves: what only it had goes to the seeder.
-  ChunkPlanner q(std::vector<std::uint64_t>(2, kChunk), {"seeder"}, config);
-  q.add_partial_source("a", {true, true});
+  ChunkPlanner q(std::vector<std::uint64_t>(3, kChunk), {"seeder"}, config);
+  q.add_partial_source("a", {true, true, false});
   const auto only = q.next(now);
-  ASSERT_EQ(only.size(), 1u);
+  ASSERT_EQ(only.size(), 2u);
   EXPECT_EQ(only[0].source, "a");
+  EXPECT_EQ(only[1].source, "seeder");
+  EXPECT_EQ(only[1].chunk, 2u);
+  EXPECT_TRUE(q.completed("seeder", 2).empty());
   EXPECT_EQ(q.remove_source("a").size(), 1u);
   const auto moved = q.next(now);
   ASSERT_EQ(moved.size(), 1u);
@@ -297,6 +300,48 @@ TEST(ChunkPlanner, PartialSourcesTakeTheRarestAndSpareTheSeeder) {
   const auto late = r.next(now);
   ASSERT_EQ(late.size(), 1u);
   EXPECT_EQ(late[0].chunk, 1u);
+
+  // Once every missing chunk is at some partial source, an idle seeder helps with the rarest
+  // of them rather than idle.
+  ChunkPlanner h(std::vector<std::uint64_t>(3, kChunk), {"seeder"}, config);
+  h.add_partial_source("a", {true, true, true});
+  h.add_partial_source("b", {false, true, true});
+  std::map<SourceId, ChunkIndex> took;
+  for (const auto& a : h.next(now)) took[a.source] = a.chunk;
+  EXPECT_EQ(took["a"], 0u);
+  ASSERT_TRUE(took.contains("seeder"));
+  EXPECT_NE(took["seeder"], 0u);
+}
+
+// Guards against a seeder's "busy, another downloader gets this chunk" being taken for a
+// failure (the seeder backed off, dropped, the chunk given up after 8 tries) or being asked
+// again at once: the chunk waits `spread_retry` for full sources, the source `spread_pause`,
+// and meanwhile the source is asked for other chunks; no attempt is counted.
+TEST(ChunkPlanner, ADeclinedChunkWaitsWithoutPenalty) {
+  PlannerConfig config;
+  config.slots = 1;
+  config.spread_retry = 1s;
+  config.spread_pause = 300ms;
+  config.max_attempts = 2;
+  ChunkPlanner p(std::vector<std::uint64_t>(2, kChunk), {"seeder"}, config);
+  auto now = Clock::time_point{};
+  for (int round = 0; round < 5; ++round) {
+    const auto a = p.next(now);
+    ASSERT_EQ(a.size(), 1u);
+    EXPECT_EQ(a[0].chunk, 0u);  // again once its decline ran out
+    EXPECT_TRUE(p.failed("seeder", 0, FailureKind::declined, now).empty());
+    EXPECT_TRUE(p.next(now + 200ms).empty());  // paused
+    const auto other = p.next(now + 300ms);
+    ASSERT_EQ(other.size(), 1u);
+    EXPECT_EQ(other[0].chunk, 1u);  // not chunk 0 yet
+    EXPECT_TRUE(p.failed("seeder", 1, FailureKind::declined, now + 300ms).empty());
+    now += 1s;
+  }
+  EXPECT_FALSE(p.exhausted());
+  EXPECT_TRUE(p.usable("seeder"));
+  const auto a = p.next(now + 300ms);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_TRUE(p.completed("seeder", a[0].chunk).empty());
 }
 
 }  // namespace

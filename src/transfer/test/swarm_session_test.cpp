@@ -2,6 +2,7 @@
 // DownloadSession, trading verified chunks with each other (swarming). Links are modelled as
 // uplink and downlink rates shared by the flows that cross them; no sockets, no disk, no clock.
 #include "transfer/download_session.hpp"
+#include "transfer/spread_ledger.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,7 +33,10 @@ struct Node {
   bool gone = false;
   std::optional<Fail> failure;
   std::uint64_t uploaded = 0;
-  std::uint64_t corrupt_sealed = 0;  // chunks it sealed that came from a corrupt peer
+  std::uint64_t corrupt_sealed = 0;
+  // A full node's answers to spread requests, as its game server gives them.
+  std::shared_ptr<SpreadLedger> ledger =
+      std::make_shared<SpreadLedger>();  // chunks it sealed that came from a corrupt peer
 };
 
 struct Flow {
@@ -41,11 +45,13 @@ struct Flow {
   std::optional<ChunkIndex> chunk;
   std::uint64_t size;
   double got = 0;
+  SpreadLedger::Ticket ticket = 0;  // a spread upload of a full node
 };
 
 struct Swarm {
-  Swarm(std::size_t chunk_count, std::vector<Node> downloaders, Node seeder, bool swarming)
-      : sizes(chunk_count, kMiB), swarming(swarming) {
+  Swarm(std::size_t chunk_count, std::vector<Node> downloaders, Node seeder, bool swarming,
+        std::uint64_t chunk_size = kMiB)
+      : sizes(chunk_count, chunk_size), chunk_size(chunk_size), swarming(swarming) {
     seeder.full = true;
     seeder.online = true;
     seeder.verified.assign(chunk_count, true);
@@ -142,6 +148,7 @@ struct Swarm {
       if (it == flows.end()) continue;  // cancelled by an earlier completion
       const Flow f = it->second;
       flows.erase(it);
+      if (f.ticket != 0) nodes[f.from].ledger->finished(f.ticket, true, now);
       Node& to = nodes[key.first];
       if (f.chunk && nodes[f.from].corrupt) {
         to.session->request_failed(key.second, FailureKind::corrupt, "hash mismatch", now);
@@ -192,14 +199,27 @@ struct Swarm {
               } else if (!nodes[from].verified[act.chunk]) {
                 ++asked_for_missing;
                 refused.push_back({i, act.id, FailureKind::refused});
-              } else {
+              } else if (!spread) {
                 flows[{i, act.id}] = Flow{i, from, act.chunk, sizes[act.chunk]};
+              } else {
+                // Every source is asked with `spread`, as the runtime does; a full one spreads
+                // distinct chunks.
+                SpreadLedger::Ticket t = 0;
+                if (nodes[from].ledger->admit(std::to_string(act.chunk), n.id, now, t,
+                                              nodes[from].full) == SpreadLedger::Verdict::serve) {
+                  flows[{i, act.id}] = Flow{i, from, act.chunk, sizes[act.chunk], 0, t};
+                } else {
+                  ++declined;
+                  refused.push_back({i, act.id, FailureKind::declined});
+                }
               }
             } else if constexpr (std::is_same_v<T, FetchSentinel>) {
               const std::size_t from = index(act.source);
               if (!nodes[from].full) ++sentinel_from_partial;
               flows[{i, act.id}] = Flow{i, from, std::nullopt, 10};
             } else if constexpr (std::is_same_v<T, CancelRequest>) {
+              if (auto f = flows.find({i, act.id}); f != flows.end() && f->second.ticket != 0)
+                nodes[f->second.from].ledger->finished(f->second.ticket, false, now);
               flows.erase({i, act.id});
               pending_seals.erase({i, act.id});
             } else if constexpr (std::is_same_v<T, SealChunk>) {
@@ -234,7 +254,7 @@ struct Swarm {
   }
 
   double copies(std::size_t i) const {
-    return static_cast<double>(nodes[i].uploaded) / static_cast<double>(sizes.size() * kMiB);
+    return static_cast<double>(nodes[i].uploaded) / static_cast<double>(sizes.size() * chunk_size);
   }
 
   struct Refusal {
@@ -243,7 +263,9 @@ struct Swarm {
     FailureKind kind;
   };
   std::vector<std::uint64_t> sizes;
+  std::uint64_t chunk_size;
   bool swarming;
+  bool spread = true;  // full sources decline duplicate spread requests
   std::vector<Node> nodes;
   Clock::time_point now{};
   std::map<std::pair<std::size_t, RequestId>, Flow> flows;
@@ -254,6 +276,7 @@ struct Swarm {
   std::size_t have_refreshes = 0;
   std::size_t asked_for_missing = 0;
   std::size_t sentinel_from_partial = 0;
+  std::size_t declined = 0;
 };
 
 // 30 downloaders on mixed links (1 Gbit, 100 Mbit, 50 Mbit), three of them late, two leaving
@@ -330,6 +353,47 @@ TEST(SwarmSession, PartialSourcesAreAskedOnlyForWhatTheyHave) {
   EXPECT_EQ(swarm.asked_for_missing, 0u);
   // Each chunk came from the seeder about once: the other copy was traded.
   EXPECT_LT(swarm.copies(0), 1.5);
+}
+
+// The swarm benchmark's setting (bench/swarm_bench.py): one seeder and eight downloaders, all
+// on 100 Mbit/s links, a 256 MiB game in 8 MiB chunks, everyone starting at once.
+std::vector<Node> downloaders(std::size_t n) {
+  std::vector<Node> out(n);
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].id = "d" + std::to_string(i);
+  return out;
+}
+
+// Guards against the seeder's uplink being the bottleneck of a LAN party: eight downloaders
+// starting together must take about as long as one alone, and the seeder must send little
+// more than one copy of the game (it spreads distinct chunks, which the downloaders trade),
+// not one per downloader nor the same chunk to several at once.
+TEST(SwarmSession, EightDownloadersTakeAboutAsLongAsOne) {
+  Swarm one(32, downloaders(1), seeder(), true, 8 * kMiB);
+  const double single = one.run();
+  ASSERT_TRUE(one.nodes[1].full);
+  Swarm swarm(32, downloaders(8), seeder(), true, 8 * kMiB);
+  const double took = swarm.run();
+  for (std::size_t i = 1; i < swarm.nodes.size(); ++i) {
+    EXPECT_TRUE(swarm.nodes[i].full) << swarm.nodes[i].id;
+    EXPECT_FALSE(swarm.nodes[i].failure) << swarm.nodes[i].id;
+  }
+  const double copies = swarm.copies(0);
+  std::printf(
+      "8 downloaders: %.1f s (one alone: %.1f s, virtual), seeder sent %.2f copies, "
+      "%zu spread requests declined\n",
+      took, single, copies, swarm.declined);
+  EXPECT_LT(copies, 1.3);
+  EXPECT_LT(took / single, 1.5);
+  EXPECT_EQ(swarm.asked_for_missing, 0u);
+
+  // The same swarm with servers that never decline (older peers): the seeder's uplink sends
+  // the same chunks to several downloaders at once.
+  Swarm plain(32, downloaders(8), seeder(), true, 8 * kMiB);
+  plain.spread = false;
+  const double took_plain = plain.run();
+  std::printf("without spreading: %.1f s, seeder sent %.2f copies\n", took_plain, plain.copies(0));
+  EXPECT_LT(took, took_plain);
+  EXPECT_LT(copies, plain.copies(0));
 }
 
 }  // namespace
