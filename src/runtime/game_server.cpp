@@ -153,7 +153,8 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
               offset = r.offset;
               length = r.length;
               if (r.spread && file != nullptr)
-                spread_key = r.game_id + '\0' + r.path + '\0' + std::to_string(r.offset);
+                spread_key = r.game_id + '\0' + r.digest->hex() + '\0' + r.path + '\0' +
+                             std::to_string(r.offset) + '\0' + std::to_string(r.length);
               return;
             }
           }
@@ -177,7 +178,10 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
             offset = r.offset;
             length = r.length;
             if (r.spread) {
-              spread_key = r.game_id + '\0' + r.path + '\0' + std::to_string(r.offset);
+              // The downloaded version's chunk: another key than the same range of a version
+              // this peer downloads (named by its digest above).
+              spread_key = r.game_id + '\0' + game->manifest->version + '\0' + r.path + '\0' +
+                           std::to_string(r.offset) + '\0' + std::to_string(r.length);
               spread_distinct = true;
             }
           } else {

@@ -55,7 +55,10 @@ void DownloadSession::bytes_received(RequestId id, std::uint64_t n, Clock::time_
   it->second.last_byte = now;
   if (auto f = flow_.find(it->second.source); f != flow_.end() && f->second.since)
     f->second.bytes += n;
-  if (n > 0) last_byte_ = now;
+  if (n > 0) {
+    last_byte_ = now;
+    declining_since_.erase(it->second.source);  // it delivers: its declines were turns
+  }
   meter_.add(now, n);
 }
 
@@ -101,6 +104,11 @@ void DownloadSession::request_failed(RequestId id, FailureKind kind, std::string
   requests_.erase(it);
   if (kind == FailureKind::declined && r.chunk) {
     // Not a failure: the source sends this chunk to another downloader. Ask it for another.
+    // But a source that only declines, delivering nothing for the silence timeout (its turns
+    // held by others, or it declines on purpose), gets plain requests from then on: those
+    // are served or refused, never declined, so no source keeps a download waiting forever.
+    const auto since = declining_since_.try_emplace(r.source, now).first->second;
+    if (now - since >= settings_.silence_timeout) plain_.insert(r.source);
     planner_->failed(r.source, *r.chunk, kind, now);
     pump(now);
     return;
@@ -223,6 +231,7 @@ void DownloadSession::source_left(const SourceId& source, Clock::time_point now)
   left_.insert(source);
   partial_.erase(source);
   flow_.erase(source);
+  declining_since_.erase(source);
   if (!planner_) {
     std::erase(sources_, source);
     return;

@@ -146,6 +146,9 @@ class DownloadSession {
   bool source_answered(const SourceId& source, Clock::time_point now);
   // Whether the source was dropped for failing (a candidate for source_answered).
   bool source_dropped(const SourceId& source) const;
+  // Whether requests to this source may be marked `spread` (so it may decline them): not
+  // once it has declined for the silence timeout without delivering a byte.
+  bool may_decline(const SourceId& source) const { return !plain_.contains(source); }
   void cancel(Clock::time_point now);
   void tick(Clock::time_point now);
 
@@ -206,6 +209,10 @@ class DownloadSession {
   RateMeter meter_;
   Clock::time_point downloading_since_{};
   Clock::time_point last_byte_{};  // any request, any source
+  // Sources declining spread requests since, without a byte delivered; and those that now
+  // get plain requests (both bounded by the sources).
+  std::map<SourceId, Clock::time_point> declining_since_;
+  std::set<SourceId> plain_;
   Clock::time_point last_report_{};
   std::optional<Clock::time_point> orphaned_since_;          // no usable source since
   DownloadPhase resume_phase_ = DownloadPhase::downloading;  // left for waiting_for_peers

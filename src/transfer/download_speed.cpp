@@ -31,7 +31,7 @@ void DownloadSession::measure(Clock::time_point now) {
       f.bytes = 0;
       continue;
     }
-    if (now - *f.since < settings_.rate_window) continue;
+    if (now - *f.since < settings_.rate_window || now == *f.since) continue;
     const double rate =
         static_cast<double>(f.bytes) / std::chrono::duration<double>(now - *f.since).count();
     f.rate = f.rate > 0 ? 0.5 * f.rate + 0.5 * rate : rate;

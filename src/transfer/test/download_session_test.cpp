@@ -19,6 +19,7 @@ enum class Behaviour {
   silent,   // answers the header, then sends nothing
   corrupt,  // sends every byte, but they do not match
   refuse,   // answers every request with an Error
+  decline,  // answers `busy` to every request it may decline (spread), serves plain ones
 };
 
 struct Peer {
@@ -157,6 +158,11 @@ struct Sim {
                 refusals.push_back(act.id);
                 return;
               }
+              if (peers.at(act.source).behaviour == Behaviour::decline &&
+                  session.may_decline(act.source)) {
+                declines.push_back(act.id);
+                return;
+              }
               running[act.id] = {act.source, act.chunk, 0};
               header.push_back(act.id);
             } else if constexpr (std::is_same_v<T, FetchSentinel>) {
@@ -188,6 +194,10 @@ struct Sim {
       session.request_failed(id, FailureKind::refused, "no such file", now);
       apply();
     }
+    for (RequestId id : std::exchange(declines, {})) {
+      session.request_failed(id, FailureKind::declined, "busy", now);
+      apply();
+    }
   }
 
   bool reported(DownloadPhase phase, Clock::duration from, Clock::duration to) const {
@@ -216,7 +226,7 @@ struct Sim {
   DownloadSettings settings;
   std::uint64_t reused_bytes;
   std::map<RequestId, Running> running;
-  std::vector<RequestId> header, refusals, seals;
+  std::vector<RequestId> header, refusals, declines, seals;
   std::set<SourceId> joined, departed, rejoined, left, fetch_sources;  // left: gone right now
   std::map<SourceId, Clock::duration> recovered_at;
   std::map<SourceId, std::vector<Clock::duration>> readmitted;
@@ -287,6 +297,20 @@ TEST(DownloadSession, SlowButSteadyIsNeverFailed) {
   ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
   EXPECT_EQ(sim.cancels, 0u);
   EXPECT_EQ(sim.fetches["only"], 4u);
+}
+
+// Guards against a source that declines every spread request (its upload turns held by
+// others, or declining on purpose) keeping the download waiting forever: once it has declined
+// for the silence timeout without delivering a byte it gets plain requests, and serves them.
+TEST(DownloadSession, ASourceThatOnlyDeclinesGetsPlainRequests) {
+  DownloadSettings s;
+  Sim sim(chunks(4, 1 * kMiB), {{"only", {10e6, Behaviour::decline}}}, s);
+  const double took = sim.run(10min);
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_FALSE(sim.session.may_decline("only"));
+  // It waited out the silence timeout of declines, and no more than a few seconds beyond.
+  EXPECT_GE(took, std::chrono::duration<double>(s.silence_timeout).count());
+  EXPECT_LT(took, std::chrono::duration<double>(s.silence_timeout).count() + 5);
 }
 
 // Guards against a source that answers and then says nothing wedging the download: its
