@@ -79,12 +79,12 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
   const ChunkRef c = st->chunks[index];
   const std::string path = st->job.manifest.files[c.file].path;
   proto::GetGameFileChunk request{st->job.id, path, c.offset, c.length, std::nullopt, false};
-  // A partial source serves the version it downloads only when asked by its manifest. While
-  // we trade chunks with other downloaders, sources are told so and may turn us down to
-  // spread their uplink (older peers ignore the field); a lone downloader, or one whose
-  // source has declined for too long, asks plainly and is served.
+  // A partial source serves the version it downloads only when asked by its manifest. Every
+  // source is told that we may trade chunks with other downloaders (they are found within a
+  // round trip, so from the first request on), and it may turn us down to spread its uplink
+  // (older peers ignore the field); one that has declined for too long is asked plainly.
   if (st->partial_sources.contains(source)) request.digest = st->job.digest;
-  request.spread = !st->partial_sources.empty() && st->session.may_decline(source);
+  request.spread = st->session.may_decline(source);
   auto opened = co_await open(*st, source, std::move(request), c.length);
   if (auto* e = std::get_if<Ended>(&opened)) co_return std::move(*e);
   auto& answer = std::get<OpenResponse>(opened);
