@@ -57,6 +57,15 @@ awaitable<std::optional<std::string>> read_request(transport::Stream& s) {
 
 }  // namespace
 
+namespace {
+// The spread ledger's name for one chunk: game, the version (or manifest digest, for a version
+// being downloaded here), path and range, so no chunk stands for another.
+std::string spread_key_of(const proto::GetGameFileChunk& r, const std::string& version) {
+  return r.game_id + '\0' + version + '\0' + r.path + '\0' + std::to_string(r.offset) + '\0' +
+         std::to_string(r.length);
+}
+}  // namespace
+
 GameServer::GameServer(GameServerConfig config, asio::any_io_executor net,
                        asio::any_io_executor disk, LibraryProvider library,
                        RevisionProvider revision)
@@ -152,9 +161,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
               }
               offset = r.offset;
               length = r.length;
-              if (r.spread && file != nullptr)
-                spread_key = r.game_id + '\0' + r.digest->hex() + '\0' + r.path + '\0' +
-                             std::to_string(r.offset) + '\0' + std::to_string(r.length);
+              if (r.spread && file != nullptr) spread_key = spread_key_of(r, r.digest->hex());
               return;
             }
           }
@@ -180,8 +187,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
             if (r.spread) {
               // The downloaded version's chunk: another key than the same range of a version
               // this peer downloads (named by its digest above).
-              spread_key = r.game_id + '\0' + game->manifest->version + '\0' + r.path + '\0' +
-                           std::to_string(r.offset) + '\0' + std::to_string(r.length);
+              spread_key = spread_key_of(r, game->manifest->version);
               spread_distinct = true;
             }
           } else {
