@@ -20,7 +20,6 @@ struct ConnectionCore::ConnRef {
 
 namespace {
 
-constexpr std::size_t kScidLen = 16;
 constexpr std::size_t kPartyProofLen = 32;
 constexpr std::uint8_t kTlsAlertNoApplicationProtocol = 120;
 const char kPriority[] =
@@ -345,7 +344,7 @@ result<std::unique_ptr<ConnectionCore>> ConnectionCore::client(
   std::unique_ptr<ConnectionCore> c(new ConnectionCore(settings, std::move(identity)));
   c->expected_peer_id_ = std::move(expected_peer_id);
   const ngtcp2_cid dcid = random_cid(18);
-  const ngtcp2_cid scid = random_cid(kScidLen);
+  const ngtcp2_cid scid = random_cid(kConnectionIdLen);
   ngtcp2_settings s;
   fill_settings(s, settings, now);
   ngtcp2_transport_params p;
@@ -365,7 +364,7 @@ result<std::unique_ptr<ConnectionCore>> ConnectionCore::server(
     const ngtcp2_pkt_hd& hd, const ngtcp2_cid* original_dcid, const Path& path, Timestamp now) {
   std::unique_ptr<ConnectionCore> c(new ConnectionCore(settings, std::move(identity)));
   c->server_ = true;
-  const ngtcp2_cid scid = random_cid(kScidLen);
+  const ngtcp2_cid scid = random_cid(kConnectionIdLen);
   ngtcp2_settings s;
   fill_settings(s, settings, now);
   s.token = hd.token;

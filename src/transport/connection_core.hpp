@@ -14,6 +14,7 @@
 #include "transport/stream_buffer.hpp"
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -30,6 +31,11 @@ namespace lanspread::transport {
 
 using Timestamp = std::uint64_t;  // nanoseconds of a monotonic clock
 inline constexpr Timestamp kNever = UINT64_MAX;
+
+// Length of the connection ids we issue, as client and as server (one endpoint routes short
+// headers of both by it). 8 random bytes tell apart every connection an endpoint holds, and
+// every packet carries 8 bytes less of header than with 16.
+inline constexpr std::size_t kConnectionIdLen = 8;
 
 // Application error codes on the wire (CONNECTION_CLOSE, RESET_STREAM, STOP_SENDING).
 inline constexpr std::uint64_t kAppNoError = 0;

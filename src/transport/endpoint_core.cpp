@@ -11,7 +11,6 @@
 namespace lanspread::transport {
 namespace {
 
-constexpr std::size_t kServerScidLen = 16;
 constexpr ngtcp2_duration kRetryTokenLifetime = 10 * NGTCP2_SECONDS;
 
 std::uint64_t wall_clock_ns() {
@@ -50,7 +49,7 @@ EndpointCore::Received EndpointCore::on_datagram(const Path& path, unsigned ecn,
   // ngtcp2 asserts on an empty buffer; a zero-length datagram is never QUIC anyway.
   if (data.empty()) return {};
   ngtcp2_version_cid vc;
-  const int rv = ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), kServerScidLen);
+  const int rv = ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), kConnectionIdLen);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
     if (!accepting_) return {};
     StatelessPacket p{path, std::vector<std::uint8_t>(NGTCP2_MAX_UDP_PAYLOAD_SIZE)};
@@ -100,7 +99,7 @@ EndpointCore::Received EndpointCore::on_datagram(const Path& path, unsigned ecn,
     } else {
       // First contact: prove the address is real before spending a TLS handshake on it.
       ngtcp2_cid scid;
-      scid.datalen = kServerScidLen;
+      scid.datalen = kConnectionIdLen;
       gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
       std::uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
       const ngtcp2_ssize tokenlen = ngtcp2_crypto_generate_retry_token(
