@@ -37,9 +37,13 @@ SpreadLedger::Verdict SpreadLedger::admit(const std::string& key, const std::str
     const bool waits = waiting_.contains(client) && uploads_of(client) == 0;
     const auto others = static_cast<std::size_t>(std::count_if(
         waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.first != client; }));
+    // The cap per client holds only while another client gets or waits for a chunk: a
+    // client alone may use every turn (a lone downloader keeps its requests pipelined).
+    const std::size_t own = uploads_of(client);
+    const bool shared = uploads_.size() > own || others > 0;
     if (uploads_.size() + (waits ? 0 : others) >= limits_.max_uploads ||
-        uploads_of(client) >= limits_.max_uploads_per_client) {
-      if (uploads_of(client) == 0) {
+        (shared && own >= limits_.max_uploads_per_client)) {
+      if (own == 0) {
         if (!waiting_.contains(client) && waiting_.size() >= limits_.max_waiting) {
           // Forget the longest waiting to make room.
           waiting_.erase(

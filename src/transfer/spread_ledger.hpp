@@ -7,6 +7,8 @@
 //  - `max_uploads` spread uploads already run, counting a turn kept for each other client
 //    that waits for one (it was declined for lack of room within `waiting` while it got
 //    nothing from us); a waiting client takes any free turn (the uplink's turns are shared);
+//  - the client already has `max_uploads_per_client` of them while another client has one
+//    or waits for one;
 //  - `distinct` (a seeder serving its downloaded version) and the chunk is being sent to
 //    another client, or was sent whole to another client within `recent` (that client is
 //    about to offer it).
@@ -27,8 +29,10 @@ namespace lanspread::transfer {
 struct SpreadLimits {
   // Spread uploads at once, over all clients and games; more are declined.
   std::size_t max_uploads = 4;
-  // Spread uploads to one client at once (its other requests are declined).
-  std::size_t max_uploads_per_client = 2;
+  // Spread uploads to one client at once while another client gets or waits for one (its
+  // other requests are declined): each downloader gets distinct chunks, and a chunk arrives
+  // soon, so it can be passed on. A client alone may have all `max_uploads`.
+  std::size_t max_uploads_per_client = 1;
   // A chunk sent whole to one client is declined to others for this long.
   std::chrono::milliseconds recent{2'000};
   // Chunks remembered as recently sent (beyond: the oldest are forgotten).

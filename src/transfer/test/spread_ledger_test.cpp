@@ -54,12 +54,21 @@ TEST(SpreadLedger, BoundsTheUploadsAtOnce) {
   EXPECT_EQ(ledger.admit("c3", "C", t0 + 1s, t3), Verdict::serve);
   EXPECT_EQ(ledger.uploads(), 2u);
 
-  // And at most `max_uploads_per_client` to one client, even with room left.
-  SpreadLedger two(limits(4, 0s, 16, 2s, 2));
+  // A client alone may have every turn (a lone downloader's requests stay pipelined); once
+  // another client gets a chunk, at most `max_uploads_per_client` to each, even with room.
+  SpreadLedger two(limits(4, 0s, 16, 2s, 1));
+  SpreadLedger::Ticket t4 = 0, t5 = 0;
   EXPECT_EQ(two.admit("c1", "A", t0, t1), Verdict::serve);
   EXPECT_EQ(two.admit("c2", "A", t0, t2), Verdict::serve);
-  EXPECT_EQ(two.admit("c3", "A", t0, t3), Verdict::full);
   EXPECT_EQ(two.admit("c3", "B", t0, t3), Verdict::serve);
+  EXPECT_EQ(two.admit("c4", "B", t0, t4), Verdict::full);
+  EXPECT_EQ(two.admit("c4", "A", t0, t4), Verdict::full);
+  two.finished(t1, true, t0 + 1s);
+  two.finished(t2, true, t0 + 1s);
+  EXPECT_EQ(two.admit("c5", "A", t0 + 1s, t5), Verdict::serve);
+  EXPECT_EQ(two.admit("c6", "A", t0 + 1s, t5), Verdict::full);  // B still gets one
+  two.finished(t3, true, t0 + 2s);
+  EXPECT_EQ(two.admit("c6", "A", t0 + 3s, t5), Verdict::serve);  // alone again
 }
 
 // Guards against one downloader holding every turn of a seeder's uplink (its chunks would be
