@@ -13,7 +13,10 @@ and the finished downloaders keep seeding): `bt_ratio`, `bt_copies`. Every downl
 every run must finish with the seeder's bytes: failures are counted, with their reasons, in
 the JSON, and the exit status is 1. Needs root and aria2c.
   swarm_bench.py --tool <lanspread binary> [--downloaders N] [--size MiB] [--rate RATE]
-                 [--only lanspread,bt] [--small]    --small: 32 MiB, 3 downloaders
+                 [--only lanspread,bt] [--small] [--timeline]
+  --small: 32 MiB, 3 downloaders; --timeline: each second of each swarm round, what every
+  host received and sent (Mbit/s, from its interface counters), and when each one finished
+  (for lanspread also when it began committing: its last bytes were in).
 Last line: {"single_s":…, "all_done_s":…, "ratio":…, "seed_uploaded_copies":…,
             "bt_single_s":…, "bt_all_done_s":…, "bt_ratio":…, "bt_copies":…,
             "downloaders":…, "size_MiB":…, "failures":…, "failure_reasons":[…]}"""
@@ -117,6 +120,50 @@ class Tracker:
         self.server.server_close()
 
 
+class Timeline:
+    """Samples every host's interface counters once a second on a thread, from `start`."""
+
+    def __init__(self, hosts, start):
+        self.hosts, self.start, self.rows = hosts, start, []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+        self.thread.start()
+
+    def counters(self):
+        out = []
+        for h in self.hosts:
+            stats = json.loads(h.run(["ip", "-s", "-j", "link", "show", "dev", "eth0"]).stdout)
+            out.append((stats[0]["stats64"]["rx"]["bytes"], stats[0]["stats64"]["tx"]["bytes"]))
+        return out
+
+    def run(self):
+        prev, t_prev = self.counters(), time.perf_counter()
+        while not self.done.wait(1.0):
+            cur, t = self.counters(), time.perf_counter()
+            dt = t - t_prev
+            self.rows.append((t - self.start, [((c[0] - p[0]) * 8 / dt / 1e6,
+                                                 (c[1] - p[1]) * 8 / dt / 1e6)
+                                                for c, p in zip(cur, prev)]))
+            prev, t_prev = cur, t
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+
+    def show(self, took, committing):
+        names = [h.name for h in self.hosts]
+        print("timeline (Mbit/s received/sent; the first host is the seeder):")
+        print("    t  " + " ".join(f"{n:>9}" for n in names))
+        for t, rates in self.rows:
+            print(f"{t:5.1f}  " + " ".join(f"{int(r):4d}/{int(s):<4d}" for r, s in rates))
+        print("finished: " + " ".join(f"{n}={'-' if s is None else round(s, 1)}"
+                                      for n, s in zip(names[1:], took)), flush=True)
+        if any(c is not None for c in committing):
+            print("committing from: " + " ".join(
+                f"{n}={'-' if c is None else round(c, 1)}" for n, c in zip(names[1:], committing)),
+                flush=True)
+
+
 class Bench:
     def __init__(self, opts, work):
         self.opts = opts
@@ -156,8 +203,16 @@ class Bench:
         threads = [threading.Thread(target=wait, args=(i,)) for i in range(len(hosts))]
         for t in threads:
             t.start()
+        sampler = Timeline([self.seed_host, *hosts], start) \
+            if self.opts.timeline and len(hosts) > 1 else None
         for t in threads:
             t.join()
+        if sampler:
+            sampler.stop()
+            # lanspread's downloads say when they began committing (the last bytes are in).
+            sampler.show(took, [h.start_time + h.committing - start
+                                if getattr(h, "committing", None) is not None else None
+                                for h in handles])
         sent = self.seed_host.tx_bytes() - sent
         for i, h in enumerate(hosts):
             if took[i] is not None:
@@ -274,6 +329,7 @@ def main():
     ap.add_argument("--rate", default="100mbit")
     ap.add_argument("--only", default="lanspread,bt")
     ap.add_argument("--small", action="store_true")
+    ap.add_argument("--timeline", action="store_true")
     opts = ap.parse_args(rest)
     if opts.small:
         opts.size, opts.downloaders = 32, 3

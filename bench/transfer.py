@@ -65,6 +65,7 @@ class Download:
         self.start_time = None
         self.end = None
         self.seconds = None
+        self.committing = None  # seconds from the request to the committing phase
 
     def start(self):
         self.start_time = time.perf_counter()
@@ -75,8 +76,12 @@ class Download:
 
     def wait(self, timeout):
         if self.end is None:
-            end = self.events.next(lambda e: e["type"] in ENDS
-                                   and e["data"].get("kind") == "download", timeout)
+            def ended(e):
+                if (self.committing is None and e["data"].get("kind") == "download"
+                        and e["data"].get("phase") == "committing"):
+                    self.committing = time.perf_counter() - self.start_time
+                return e["type"] in ENDS and e["data"].get("kind") == "download"
+            end = self.events.next(ended, timeout)
             self.seconds = time.perf_counter() - self.start_time
             self.end = end or {"type": "timeout",
                                "data": {"reason": f"no end event within {timeout} s"}}
