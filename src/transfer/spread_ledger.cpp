@@ -34,12 +34,12 @@ SpreadLedger::Verdict SpreadLedger::admit(const std::string& key, const std::str
   if (!mine) {
     // A turn is kept for each other client that waits for one (it was declined for room while
     // it got nothing from us); a waiting client takes any free turn.
-    const bool waits = waiting_.contains(client) && uploads_of(client) == 0;
+    const std::size_t own = uploads_of(client);
+    const bool waits = waiting_.contains(client) && own == 0;
     const auto others = static_cast<std::size_t>(std::count_if(
         waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.first != client; }));
     // The cap per client holds only while another client gets or waits for a chunk: a
     // client alone may use every turn (a lone downloader keeps its requests pipelined).
-    const std::size_t own = uploads_of(client);
     const bool shared = uploads_.size() > own || others > 0;
     if (uploads_.size() + (waits ? 0 : others) >= limits_.max_uploads ||
         (shared && own >= limits_.max_uploads_per_client)) {
