@@ -91,6 +91,7 @@ struct ConnectionCore::Callbacks {
     if (s->tx.size() < before) {
       c->uncharge_sent(*s, before - s->tx.size());
       s->progress = c->last_now_;
+      if (s->sequential) c->sequential_progress_ = c->last_now_;
     }
     // Wake a waiting writer at the low-water mark, not on every acknowledged packet.
     if (s->writer_waiting && s->tx.size() <= c->settings_.stream_send_buffer / 2) {
@@ -629,7 +630,7 @@ Timestamp ConnectionCore::housekeeping_deadline() const {
   if (settings_.send_stall_timeout.count() > 0) {
     const Timestamp stall = to_ns(settings_.send_stall_timeout);
     for (const auto& [id, s] : streams_) {
-      if (s->owes_progress()) t = std::min(t, s->progress + stall);
+      if (s->owes_progress()) t = std::min(t, progress_of(*s) + stall);
     }
   }
   if (app_streams_ == 0 && settings_.unused_timeout.count() > 0)
@@ -643,7 +644,7 @@ void ConnectionCore::housekeeping(Timestamp now) {
     const Timestamp stall = to_ns(settings_.send_stall_timeout);
     std::vector<std::int64_t> stalled;
     for (auto& [id, s] : streams_) {
-      if (s->owes_progress() && now >= s->progress + stall) stalled.push_back(id);
+      if (s->owes_progress() && now >= progress_of(*s) + stall) stalled.push_back(id);
     }
     for (std::int64_t id : stalled) reset_stalled(id);
   }
@@ -700,14 +701,7 @@ TxBatch ConnectionCore::write_batch(Timestamp now, std::size_t max_segments) {
   std::span<const std::uint8_t> parts[kMaxVecs];
 
   for (;;) {
-    StreamState* s = nullptr;
-    while (!send_queue_.empty()) {
-      s = find(send_queue_.front());
-      if (s != nullptr && s->has_pending_send()) break;
-      if (s != nullptr) s->queued = false;
-      send_queue_.pop_front();
-      s = nullptr;
-    }
+    StreamState* s = next_sender();
     std::size_t nvec = 0;
     std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
     std::int64_t stream_id = -1;
@@ -734,20 +728,12 @@ TxBatch ConnectionCore::write_batch(Timestamp now, std::size_t max_segments) {
       if (nwrite == NGTCP2_ERR_STREAM_DATA_BLOCKED || nwrite == NGTCP2_ERR_STREAM_SHUT_WR) {
         // Blocked by flow control (extend_max_stream_data re-queues it) or shut.
         if (nwrite == NGTCP2_ERR_STREAM_SHUT_WR) s->tx_closed = true;
-        s->queued = false;
-        send_queue_.pop_front();
+        unqueue(*s);
         continue;
       }
       if (nwrite == NGTCP2_ERR_WRITE_MORE) {
         // The packet has room: pack the next stream's data into it as well.
-        if (s != nullptr && !send_queue_.empty()) {
-          send_queue_.pop_front();
-          if (s->has_pending_send()) {
-            send_queue_.push_back(s->id);
-          } else {
-            s->queued = false;
-          }
-        }
+        if (s != nullptr) rotate(*s);
         continue;
       }
       fail(errc::protocol_error, true);
@@ -771,15 +757,7 @@ TxBatch ConnectionCore::write_batch(Timestamp now, std::size_t max_segments) {
     }
     used += static_cast<std::size_t>(nwrite);
     ++packets;
-    if (s != nullptr && !send_queue_.empty() && send_queue_.front() == s->id) {
-      // Round robin between streams, one packet at a time.
-      send_queue_.pop_front();
-      if (s->has_pending_send()) {
-        send_queue_.push_back(s->id);
-      } else {
-        s->queued = false;
-      }
-    }
+    if (s != nullptr) rotate(*s);
     if (packets == max_packets || static_cast<std::size_t>(nwrite) < batch.segment_size) break;
   }
   ngtcp2_conn_update_pkt_tx_time(conn_, now);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -134,6 +135,13 @@ class ConnectionCore {
   // true if any were woken. `*left` is set when writers still wait (no room for them).
   bool wake_budget_waiters(bool* left);
   result<void> stream_finish(std::int64_t id);
+  // From now on the stream's data is sent only when no ordinary stream of the connection has
+  // data to send, and one sequential stream at a time, the lowest id (the oldest request)
+  // first, until it has nothing more to send now. For bulk answers: each arrives whole as
+  // soon as possible instead of all of them at once slowly, and one not yet begun can be
+  // asked of another peer without anything having been sent twice. While one of them makes
+  // progress, those waiting for their turn are not stalled (send_stall_timeout).
+  result<void> stream_set_sequential(std::int64_t id);
   // Copies received bytes out. Returns 0 with *fin set at the end of the stream; fails with
   // errc::stream_reset when the peer reset it. Returns flow-control credit as it consumes.
   result<std::size_t> stream_read(std::int64_t id, std::span<std::uint8_t> out, bool* fin);
@@ -163,6 +171,17 @@ class ConnectionCore {
   const StreamState* find(std::int64_t id) const;
   StreamState& add_stream(std::int64_t id);
   void schedule_send(StreamState& s);
+  // The stream to send from next: ordinary streams in round robin, one packet each; when none
+  // has data, the lowest sequential stream that has.
+  StreamState* next_sender();
+  // After a packet took `s`'s data: an ordinary stream goes to the back of the round robin,
+  // a sequential one keeps its turn while it has data.
+  void rotate(StreamState& s);
+  // `s` (the stream next_sender returned) has nothing it can send now.
+  void unqueue(StreamState& s);
+  // When the stream last made progress; one waiting for its sequential turn counts the
+  // progress of the sequential stream being sent.
+  Timestamp progress_of(const StreamState& s) const;
   void on_handshake_completed();
   void check_party_proof();
   void after_read(Timestamp now);
@@ -210,6 +229,8 @@ class ConnectionCore {
   BlockPool pool_;
   std::unordered_map<std::int64_t, std::unique_ptr<StreamState>> streams_;
   std::deque<std::int64_t> send_queue_;
+  std::set<std::int64_t> sequential_queue_;  // sequential streams with data to send
+  Timestamp sequential_progress_ = 0;        // when a sequential stream's data was last acked
   std::vector<CoreEvent> events_;
   std::vector<std::vector<std::uint8_t>> new_ids_;
   std::vector<std::vector<std::uint8_t>> retired_ids_;

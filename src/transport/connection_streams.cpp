@@ -84,7 +84,66 @@ bool ConnectionCore::wake_budget_waiters(bool* left) {
 void ConnectionCore::schedule_send(StreamState& s) {
   if (s.queued || !s.has_pending_send()) return;
   s.queued = true;
-  send_queue_.push_back(s.id);
+  if (s.sequential) {
+    sequential_queue_.insert(s.id);
+  } else {
+    send_queue_.push_back(s.id);
+  }
+}
+
+StreamState* ConnectionCore::next_sender() {
+  while (!send_queue_.empty()) {
+    StreamState* s = find(send_queue_.front());
+    if (s != nullptr && s->has_pending_send() && !s->sequential) return s;
+    send_queue_.pop_front();
+    if (s == nullptr) continue;
+    if (s->has_pending_send()) {
+      sequential_queue_.insert(s->id);  // became sequential while it waited here
+    } else {
+      s->queued = false;
+    }
+  }
+  while (!sequential_queue_.empty()) {
+    StreamState* s = find(*sequential_queue_.begin());
+    if (s != nullptr && s->has_pending_send()) return s;
+    if (s != nullptr) s->queued = false;
+    sequential_queue_.erase(sequential_queue_.begin());
+  }
+  return nullptr;
+}
+
+void ConnectionCore::rotate(StreamState& s) {
+  if (s.sequential) {
+    if (!s.has_pending_send()) unqueue(s);
+    return;
+  }
+  if (send_queue_.empty() || send_queue_.front() != s.id) return;
+  send_queue_.pop_front();
+  if (s.has_pending_send()) {
+    send_queue_.push_back(s.id);
+  } else {
+    s.queued = false;
+  }
+}
+
+void ConnectionCore::unqueue(StreamState& s) {
+  if (s.sequential) {
+    sequential_queue_.erase(s.id);
+  } else if (!send_queue_.empty() && send_queue_.front() == s.id) {
+    send_queue_.pop_front();
+  }
+  s.queued = false;
+}
+
+Timestamp ConnectionCore::progress_of(const StreamState& s) const {
+  return s.sequential ? std::max(s.progress, sequential_progress_) : s.progress;
+}
+
+result<void> ConnectionCore::stream_set_sequential(std::int64_t id) {
+  StreamState* s = find(id);
+  if (s == nullptr || s->closed) return errc::stream_closed;
+  s->sequential = true;  // a stream already queued moves over in next_sender
+  return {};
 }
 
 result<std::int64_t> ConnectionCore::open_stream() {

@@ -146,6 +146,10 @@ result<void> Stream::finish() {
   return r;
 }
 
+void Stream::set_sequential() {
+  if (conn_->core_ != nullptr) (void)conn_->core_->stream_set_sequential(id_);
+}
+
 void Stream::reset(std::uint64_t app_code) {
   if (conn_->core_ == nullptr) return;
   conn_->core_->stream_reset(id_, app_code);

@@ -65,6 +65,9 @@ class Stream {
   // stream that gets no room within the send-stall timeout is reset (errc::stream_reset).
   awaitable<result<std::size_t>> reserve(std::size_t want);
   result<void> finish();
+  // Sends this stream's data after the connection's ordinary streams, one sequential stream
+  // at a time, oldest first (ConnectionCore::stream_set_sequential).
+  void set_sequential();
   void reset(std::uint64_t app_code);
   std::uint64_t reset_code() const;
 

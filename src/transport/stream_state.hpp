@@ -18,11 +18,12 @@ struct StreamState {
   std::uint64_t tx_sent = 0;
   bool fin_requested = false;
   bool fin_sent = false;
-  bool tx_closed = false;  // reset locally, or the peer asked us to stop
-  bool queued = false;     // in send_queue_
-  bool closed = false;     // gone in ngtcp2
-  bool released = false;   // the application let go of it
-  bool party = false;      // the party-key proof stream
+  bool tx_closed = false;   // reset locally, or the peer asked us to stop
+  bool queued = false;      // in send_queue_ or sequential_queue_
+  bool sequential = false;  // sent one at a time, after ordinary streams (stream_set_sequential)
+  bool closed = false;      // gone in ngtcp2
+  bool released = false;    // the application let go of it
+  bool party = false;       // the party-key proof stream
   bool reader_waiting = false;
   bool writer_waiting = false;
   bool budget_blocked = false;  // the writer waits for the endpoint's shared send budget

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <numeric>
+#include <set>
 
 namespace lanspread::transport {
 namespace {
@@ -184,6 +186,113 @@ TEST(TransportCore, ResetReachesTheOtherSide) {
   EXPECT_EQ(c->stream_reset_code(*sid), 42u);
   // The writer learns too (STOP_SENDING may come in a later packet than RESET_STREAM).
   ASSERT_TRUE(p.net.run_until([&] { return !c->stream_write(*sid, chunk); }));
+}
+
+// Client streams written at once and read by the server as they arrive: when each stream's
+// first and last byte came (virtual time), and whether one was reset.
+struct Arrivals {
+  std::map<std::int64_t, Timestamp> first, last;
+  std::map<std::int64_t, std::size_t> bytes;
+  std::set<std::int64_t> reset;
+  std::set<std::int64_t> done;
+  std::int64_t throttled = -1;  // read at most `budget` bytes of this stream per 10 ms
+  std::size_t budget = 0;
+  Timestamp next_read = 0;
+
+  void read(Pair& p) {
+    ConnectionCore* s = p.server_conn();
+    if (s == nullptr) return;
+    for (const auto& e : s->take_events())
+      if (e.kind == CoreEvent::stream_opened) bytes.try_emplace(e.stream_id, 0);
+    for (auto& [id, n] : bytes) {
+      if (done.contains(id) || reset.contains(id)) continue;
+      std::size_t allowed = SIZE_MAX;
+      if (id == throttled) {
+        if (p.net.now < next_read) continue;
+        next_read = p.net.now + 10'000'000;
+        allowed = budget;
+      }
+      std::uint8_t buf[65536];
+      bool fin = false;
+      while (allowed > 0) {
+        auto r = s->stream_read(id, std::span(buf, std::min(sizeof buf, allowed)), &fin);
+        if (!r) {
+          reset.insert(id);
+          break;
+        }
+        if (*r == 0) break;
+        if (n == 0) first[id] = p.net.now;
+        n += *r;
+        allowed -= *r;
+        last[id] = p.net.now;
+      }
+      if (fin) done.insert(id);
+    }
+  }
+};
+
+// Opens a stream and queues `size` bytes and the end on it (the send buffer holds them all).
+std::int64_t queue_stream(ConnectionCore* c, std::size_t size, bool sequential) {
+  auto sid = c->open_stream();
+  EXPECT_TRUE(sid);
+  if (sequential) EXPECT_TRUE(c->stream_set_sequential(*sid));
+  std::vector<std::uint8_t> data(size, 7);
+  auto n = c->stream_write(*sid, data);
+  EXPECT_TRUE(n && *n == size);
+  EXPECT_TRUE(c->stream_finish(*sid));
+  return *sid;
+}
+
+// Guards against bulk answers of one connection being sent side by side (each arriving late,
+// none whole before all are), and against small ordinary answers waiting behind them.
+TEST(TransportCore, SequentialStreamsAreSentOneAfterAnother) {
+  Pair p;
+  ConnectionCore* c = p.dial(p.server_id->peer_id());
+  ASSERT_TRUE(p.net.run_until([&] { return c->established(); }));
+  Arrivals got;
+  p.net.on_step = [&] { got.read(p); };
+  // Past slow start first, so that both streams go at the same speed.
+  queue_stream(c, 4 << 20, false);
+  ASSERT_TRUE(p.net.run_until([&] { return got.done.size() == 1; }));
+  const Timestamp start = p.net.now;
+  const auto a = queue_stream(c, 1 << 20, true);
+  const auto b = queue_stream(c, 1 << 20, true);
+  const auto small = queue_stream(c, 1000, false);
+  ASSERT_TRUE(p.net.run_until([&] { return got.done.size() == 4; }));
+  EXPECT_EQ(got.bytes[a], 1u << 20);
+  EXPECT_EQ(got.bytes[b], 1u << 20);
+  EXPECT_EQ(got.bytes[small], 1000u);
+  // Side by side, both would end at about the same time; one after another, the first ends
+  // at about half the time the two take together (its lost packets, sent again while the
+  // second one runs, may move its end a little later).
+  const double first_done = static_cast<double>(got.last[a] - start);
+  const double both_done = static_cast<double>(got.last[b] - start);
+  EXPECT_LT(first_done, 0.8 * both_done) << "the two were sent side by side";
+  EXPECT_LT(got.last[small], got.last[a]) << "the ordinary stream waited for the bulk one";
+}
+
+// Guards against a sequential stream that waits its turn being reset as stalled while the
+// one before it is still being sent (slowly, here: its reader takes 64 KiB per 10 ms, and the
+// connection's flow-control window lets no more through).
+TEST(TransportCore, WaitingSequentialStreamIsNotStalled) {
+  TransportSettings client = fast_settings();
+  client.send_stall_timeout = std::chrono::milliseconds(100);
+  client.keep_alive = std::chrono::milliseconds(5);
+  TransportSettings server = fast_settings();
+  server.connection_window = server.max_connection_window = 64 << 10;
+  Pair p(client, server);
+  ConnectionCore* c = p.dial(p.server_id->peer_id());
+  ASSERT_TRUE(p.net.run_until([&] { return c->established(); }));
+  const auto a = queue_stream(c, 2 << 20, true);
+  const auto b = queue_stream(c, 64 << 10, true);
+  Arrivals got;
+  got.throttled = a;
+  got.budget = 64 << 10;
+  p.net.on_step = [&] { got.read(p); };
+  ASSERT_TRUE(p.net.run_until([&] { return got.done.size() + got.reset.size() == 2; }));
+  EXPECT_TRUE(got.reset.empty());
+  EXPECT_EQ(got.bytes[b], 64u << 10);
+  EXPECT_GT(got.last[a] - got.first[a], 200'000'000u) << "the first stream was not slow";
 }
 
 // Guards against garbage datagrams crashing the endpoint or creating connections.
