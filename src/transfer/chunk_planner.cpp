@@ -93,6 +93,15 @@ std::vector<Cancellation> ChunkPlanner::remove_source(const SourceId& source) {
   return out;
 }
 
+void ChunkPlanner::withdraw(const SourceId& source, ChunkIndex chunk) {
+  if (chunk >= chunks_.size()) return;
+  auto it = sources_.find(source);
+  if (it != sources_.end()) it->second.running.erase(chunk);
+  Chunk& ch = chunks_[chunk];
+  ch.holders.erase(source);
+  if (!ch.done && ch.holders.empty()) requeue(chunk);
+}
+
 void ChunkPlanner::requeue(ChunkIndex c) {
   Chunk& ch = chunks_[c];
   if (ch.done || ch.queued) return;

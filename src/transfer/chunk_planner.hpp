@@ -94,6 +94,10 @@ class ChunkPlanner {
   void set_limits(const SourceId& source, std::size_t slots, std::size_t take);
   // Usable partial sources (swarming).
   std::size_t partial_sources() const { return partial_sources_; }
+  // The caller cancels `source`'s request for `chunk` for no fault of the source (another
+  // source took the chunk over before it began): no failure counts; the chunk goes back to
+  // the queue unless another copy runs.
+  void withdraw(const SourceId& source, ChunkIndex chunk);
   // A source went away: its requests return to the queue; returned so the caller cancels them.
   std::vector<Cancellation> remove_source(const SourceId& source);
 

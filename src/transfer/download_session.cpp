@@ -53,6 +53,7 @@ void DownloadSession::bytes_received(RequestId id, std::uint64_t n, Clock::time_
   if (ended_ || it == requests_.end() || it->second.sealing) return;
   it->second.bytes += n;
   it->second.last_byte = now;
+  source_byte_[it->second.source] = now;
   if (auto f = flow_.find(it->second.source); f != flow_.end() && f->second.since)
     f->second.bytes += n;
   if (n > 0) {
@@ -232,6 +233,7 @@ void DownloadSession::source_left(const SourceId& source, Clock::time_point now)
   partial_.erase(source);
   flow_.erase(source);
   declining_since_.erase(source);
+  source_byte_.erase(source);
   if (!planner_) {
     std::erase(sources_, source);
     return;
@@ -268,7 +270,7 @@ void DownloadSession::tick(Clock::time_point now) {
   if (ended_) return;
   std::vector<RequestId> silent;
   for (const auto& [id, r] : requests_) {
-    if (!r.sealing && now - r.last_byte >= settings_.silence_timeout) silent.push_back(id);
+    if (!r.sealing && now - heard(r) >= settings_.silence_timeout) silent.push_back(id);
   }
   const auto secs =
       std::chrono::duration_cast<std::chrono::seconds>(settings_.silence_timeout).count();
@@ -295,7 +297,7 @@ void DownloadSession::refresh_haves(Clock::time_point now) {
 Clock::time_point DownloadSession::next_deadline() const {
   Clock::time_point t = last_report_ + settings_.progress_interval;
   for (const auto& [id, r] : requests_) {
-    if (!r.sealing) t = std::min(t, r.last_byte + settings_.silence_timeout);
+    if (!r.sealing) t = std::min(t, heard(r) + settings_.silence_timeout);
   }
   if (orphaned_since_) t = std::min(t, *orphaned_since_ + settings_.peer_wait);
   if (planner_ && phase_ == DownloadPhase::downloading) {
@@ -321,6 +323,7 @@ void DownloadSession::pump(Clock::time_point now) {
         return worth_copying(c, idle, now);
       };
       for (const auto& a : planner_->next(now, filter)) {
+        if (a.duplicate) withdraw_waiting(a.chunk, a.source);
         if (writers_[a.chunk] < 2) ++writers_[a.chunk];
         const RequestId id = start(a.source, a.chunk, now);
         actions_.push_back(FetchChunk{id, a.source, a.chunk, a.duplicate});
@@ -374,6 +377,31 @@ RequestId DownloadSession::start(SourceId source, std::optional<ChunkIndex> chun
   const RequestId id = next_id_++;
   requests_.emplace(id, Request{std::move(source), chunk, now, now, 0, false, {}});
   return id;
+}
+
+Clock::time_point DownloadSession::heard(const Request& r) const {
+  auto it = source_byte_.find(r.source);
+  return it == source_byte_.end() ? r.last_byte : std::max(r.last_byte, it->second);
+}
+
+bool DownloadSession::waiting(const Request& r) const {
+  if (!r.chunk || r.sealing || r.bytes > 0) return false;
+  return std::any_of(requests_.begin(), requests_.end(), [&](const auto& kv) {
+    const Request& o = kv.second;
+    return o.source == r.source && o.chunk && !o.sealing && o.bytes > 0;
+  });
+}
+
+void DownloadSession::withdraw_waiting(ChunkIndex chunk, const SourceId& idle) {
+  for (auto it = requests_.begin(); it != requests_.end(); ++it) {
+    const Request& r = it->second;
+    if (r.chunk != chunk || r.source == idle || !waiting(r)) continue;
+    planner_->withdraw(r.source, chunk);
+    actions_.push_back(CancelRequest{it->first});
+    requests_.erase(it);
+    ++moved_;
+    return;
+  }
 }
 
 void DownloadSession::cancel_requests(const std::vector<Cancellation>& cancels) {

@@ -18,9 +18,11 @@
 // failing (taken back after a back-off, `readmit_after` doubling; never one that sent corrupt
 // data). With no usable source left the session enters waiting_for_peers (reported) and waits
 // `peer_wait` for one to join or come back, then goes on where it was, or fails with what the
-// sources did. Every request has a progress deadline: no
-// byte for `silence_timeout` and it fails, its source is penalised and backed off (dropped after
-// repeated failures) and its chunk goes to the others. Nothing else counts as a stall.
+// sources did. Every request has a progress deadline: no byte from its source for
+// `silence_timeout` (a source may send our requests one after another: while it sends one,
+// the others wait without a byte) and it fails, its source is penalised and backed off
+// (dropped after repeated failures) and its chunk goes to the others. Nothing else counts as a
+// stall.
 //
 // Swarming: a source is full (it has the whole version) or partial (another downloader of the
 // same version and manifest, with a have-set of the chunks it holds verified). A partial source
@@ -163,6 +165,8 @@ class DownloadSession {
   // For tests and diagnostics.
   const ChunkPlanner* planner() const { return planner_ ? &*planner_ : nullptr; }
   std::size_t running_requests() const { return requests_.size(); }
+  // End-game copies that moved a request still waiting for its turn (nothing sent twice).
+  std::size_t moved_requests() const { return moved_; }
 
  private:
   struct Request {
@@ -192,6 +196,14 @@ class DownloadSession {
   void set_limits();
   // Bytes still to come of a source's running chunk requests.
   double left_of(const SourceId& source) const;
+  // Whether the request waits for its turn: nothing of it came yet, while the source sends
+  // another of our requests (a source sends its answers to us one after another).
+  bool waiting(const Request& r) const;
+  // When the request's source last sent anything, or the request's own last byte if later.
+  Clock::time_point heard(const Request& r) const;
+  // `idle` was given an end-game copy of `chunk`: a holder's request that still waits for its
+  // turn is cancelled, so the chunk moves instead of crossing the network twice.
+  void withdraw_waiting(ChunkIndex chunk, const SourceId& idle);
   DownloadProgress progress(Clock::time_point now);
 
   std::string game_;
@@ -203,6 +215,7 @@ class DownloadSession {
   std::vector<std::uint8_t> writers_;  // per chunk: requests ever started (saturates at 2)
   std::map<RequestId, Request> requests_;
   RequestId next_id_ = 1;
+  std::size_t moved_ = 0;
   std::uint64_t reused_ = 0;
   std::uint64_t check_done_ = 0;
   std::uint64_t check_total_ = 0;
@@ -222,6 +235,8 @@ class DownloadSession {
   // Per source: what it last did wrong, for the failure reason ("stopped sending", ...).
   std::map<SourceId, std::pair<FailureKind, std::string>> blame_;
   std::set<SourceId> left_;
+  // Per source: when it last sent us anything (a byte or an answer header), for any request.
+  std::map<SourceId, Clock::time_point> source_byte_;
   // Per source: bytes per second of one request, from its delivered chunks (moving average).
   std::map<SourceId, double> request_rate_;
   // Per source: its speed (bytes per second, all its requests together; 0 until measured),
@@ -230,6 +245,10 @@ class DownloadSession {
     double rate = 0;
     std::optional<Clock::time_point> since;  // the window being measured
     std::uint64_t bytes = 0;                 // received in that window
+    // The last whole window: its speed alone, and when it began.
+    double window_rate = 0;
+    Clock::time_point window_start{};
+    std::optional<Clock::time_point> idle_since;  // no chunk request running since
   };
   std::map<SourceId, Flow> flow_;
   std::uint64_t chunk_size_ = 0;  // the largest chunk

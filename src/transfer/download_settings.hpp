@@ -35,8 +35,9 @@ struct PlannerConfig {
 
 struct DownloadSettings {
   PlannerConfig planner;
-  // A request that has received no byte for this long fails (the source is penalised and
-  // backed off). Only silence counts: a slow but steady chunk is never failed.
+  // A request whose source has sent no byte for this long (for it or another of our requests:
+  // a source may send them one after another) fails (the source is penalised and backed
+  // off). Only silence counts: a slow but steady chunk is never failed.
   std::chrono::milliseconds silence_timeout{10'000};
   // End-game: a chunk in flight is copied to an idle source when the idle source, at the
   // speed it has shown and after what it already has in flight, would fetch the whole chunk

@@ -17,6 +17,7 @@ void DownloadSession::measure(Clock::time_point now) {
     // Idle: the window is dropped (a gap is not slowness); a source gone is forgotten.
     if (!busy.contains(it->first)) {
       it->second.since.reset();
+      if (!it->second.idle_since) it->second.idle_since = now;
       if (!planner_->usable(it->first) && it->second.rate == 0) {
         it = flow_.erase(it);
         continue;
@@ -26,6 +27,7 @@ void DownloadSession::measure(Clock::time_point now) {
   }
   for (const auto& source : busy) {
     Flow& f = flow_[source];
+    f.idle_since.reset();
     if (!f.since) {
       f.since = now;
       f.bytes = 0;
@@ -35,6 +37,8 @@ void DownloadSession::measure(Clock::time_point now) {
     const double rate =
         static_cast<double>(f.bytes) / std::chrono::duration<double>(now - *f.since).count();
     f.rate = f.rate > 0 ? 0.5 * f.rate + 0.5 * rate : rate;
+    f.window_rate = rate;
+    f.window_start = *f.since;
     f.since = now;
     f.bytes = 0;
   }
@@ -122,27 +126,47 @@ bool DownloadSession::worth_copying(ChunkIndex chunk, const SourceId& idle,
   const auto idle_flow = flow_.find(idle);
   if (idle_flow != flow_.end() && idle_flow->second.rate > 0) {
     // Measured: when the idle source would have the whole chunk, after what it has running,
-    // against when the current holders will, at their share of their speed.
+    // against when the current holders will. A request being sent gets its share of its
+    // source's speed (shared with the others being sent); one waiting for its turn comes
+    // after them at the whole speed, and copying it moves it (withdraw_waiting): no margin.
     const double idle_time = (left_of(idle) + size) / idle_flow->second.rate;
     double holder_left = -1;
+    bool moves = false;
     for (const auto& [id, r] : requests_) {
       if (r.chunk != chunk) continue;
       if (r.sealing) return false;
-      double rate = 0;
+      double left = 0;
       if (auto f = flow_.find(r.source); f != flow_.end() && f->second.rate > 0) {
-        std::size_t n = 0;
-        for (const auto& [id2, r2] : requests_) n += r2.source == r.source && !r2.sealing ? 1 : 0;
-        rate = f->second.rate / static_cast<double>(std::max<std::size_t>(n, 1));
+        std::size_t sending = 0;
+        double ahead = 0;  // bytes still to come of the requests being sent
+        for (const auto& [id2, r2] : requests_) {
+          if (r2.source != r.source || !r2.chunk || r2.sealing || r2.bytes == 0) continue;
+          ++sending;
+          const auto s2 = static_cast<double>(planner_->chunk_size(*r2.chunk));
+          ahead += s2 - std::min(s2, static_cast<double>(r2.bytes));
+        }
+        if (waiting(r)) {
+          moves = true;
+          left = (ahead + size) / f->second.rate;
+        } else {
+          // Its speed in a window while the idle source sent us nothing: while both sent,
+          // they may have shared our own link, and then it speeds up by itself now.
+          const auto& idle_since = idle_flow->second.idle_since;
+          if (!idle_since || f->second.window_start < *idle_since) return false;
+          const double rate =
+              f->second.window_rate / static_cast<double>(std::max<std::size_t>(sending, 1));
+          left = (size - static_cast<double>(r.bytes)) / std::max(rate, 1.0);
+        }
       } else if (now - r.started >= settings_.copy_after) {
-        rate =
+        const double rate =
             static_cast<double>(r.bytes) / std::chrono::duration<double>(now - r.started).count();
+        left = (size - static_cast<double>(r.bytes)) / std::max(rate, 1.0);
       } else {
         return false;  // too early to judge it
       }
-      const double left = (size - static_cast<double>(r.bytes)) / std::max(rate, 1.0);
       holder_left = holder_left < 0 ? left : std::min(holder_left, left);
     }
-    return holder_left > 1.25 * idle_time;
+    return holder_left > (moves ? 1.0 : 1.25) * idle_time;
   }
   // How fast the idle source fetches one chunk: its own record, else the others' average.
   double idle_rate = 0;

@@ -33,6 +33,12 @@ struct Peer {
   // (source_answered) from then on.
   std::optional<Clock::duration> recover_at;
   bool silent_sentinel = false;
+  // Sends our requests one after another, the oldest first (as lanspread's server does),
+  // instead of all at once, each at its share.
+  bool sequential = false;
+  // Its part of our link (Sim::downlink) against the others' while they all send: unequal
+  // when one connection's congestion control wins over another's.
+  double weight = 1;
 };
 
 struct Report {
@@ -98,9 +104,18 @@ struct Sim {
         apply();
       }
     }
-    // Each source's bytes of this step, shared by its requests.
+    // Each source's bytes of this step, shared by its requests (a sequential source sends
+    // only its oldest one), and by the sources when our own link is the narrower.
     std::map<SourceId, std::size_t> per_source;
-    for (const auto& [id, r] : running) ++per_source[r.source];
+    std::map<SourceId, RequestId> head;
+    for (const auto& [id, r] : running) {
+      if (peers.at(r.source).sequential) {
+        head.try_emplace(r.source, id);
+        per_source[r.source] = 1;
+      } else {
+        ++per_source[r.source];
+      }
+    }
 
     struct Event {
       RequestId id;
@@ -112,10 +127,11 @@ struct Sim {
     for (auto& [id, r] : running) {
       const Peer& p = peers.at(r.source);
       const bool mute = p.behaviour == Behaviour::silent || (!r.chunk && p.silent_sentinel);
-      if (mute) continue;
+      if (mute || (p.sequential && head[r.source] != id)) continue;
       const std::uint64_t size = r.chunk ? sizes[*r.chunk] : 10;
+      const double rate = downlink > 0 ? fair_share(per_source, r.source) : p.rate;
       const auto share =
-          static_cast<std::uint64_t>(p.rate * std::chrono::duration<double>(kStep).count() /
+          static_cast<std::uint64_t>(rate * std::chrono::duration<double>(kStep).count() /
                                      static_cast<double>(per_source[r.source]));
       const std::uint64_t n = std::min(std::max<std::uint64_t>(share, 1), size - r.got);
       r.got += n;
@@ -141,6 +157,35 @@ struct Sim {
     }
     session.tick(now);
     apply();
+  }
+
+  // `source`'s part of our link when the sources in `active` send at once: parts in
+  // proportion to their weights, and what one cannot use goes to the others.
+  double fair_share(const std::map<SourceId, std::size_t>& active, const SourceId& source) const {
+    std::map<SourceId, double> fixed;  // sources held to their own rate
+    for (;;) {
+      double unused = downlink;
+      double weights = 0;
+      for (const auto& [id, n] : active) {
+        if (fixed.contains(id)) {
+          unused -= fixed[id];
+        } else {
+          weights += peers.at(id).weight;
+        }
+      }
+      bool more = false;
+      for (const auto& [id, n] : active) {
+        if (fixed.contains(id)) continue;
+        if (unused * peers.at(id).weight / weights > peers.at(id).rate) {
+          fixed[id] = peers.at(id).rate;
+          more = true;
+        }
+      }
+      if (!more) {
+        if (fixed.contains(source)) return fixed[source];
+        return unused * peers.at(source).weight / weights;
+      }
+    }
   }
 
   void apply() {
@@ -226,6 +271,7 @@ struct Sim {
   DownloadSettings settings;
   std::uint64_t reused_bytes;
   std::map<RequestId, Running> running;
+  double downlink = 0;  // bytes per second of our own link; 0: wider than any source's
   std::vector<RequestId> header, refusals, declines, seals;
   std::set<SourceId> joined, departed, rejoined, left, fetch_sources;  // left: gone right now
   std::map<SourceId, Clock::duration> recovered_at;
@@ -297,6 +343,48 @@ TEST(DownloadSession, SlowButSteadyIsNeverFailed) {
   ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
   EXPECT_EQ(sim.cancels, 0u);
   EXPECT_EQ(sim.fetches["only"], 4u);
+}
+
+// Guards against requests that wait their turn at a source sending our others one after
+// another being failed as silent: nothing of them comes for minutes while the source sends.
+TEST(DownloadSession, RequestsWaitingTheirTurnAreNotSilent) {
+  Peer only{100e3};
+  only.sequential = true;
+  Sim sim(chunks(4, 8 * kMiB), {{"only", only}});
+  sim.run(2h);
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_EQ(sim.cancels, 0u);
+  EXPECT_EQ(sim.fetches["only"], 4u);
+}
+
+// Guards against an end-game that sends the last chunks twice when our own link, not the
+// sources', is the limit (copies then only steal from the originals): a request still
+// waiting its turn at a busy source moves to an idle source instead, and no byte crosses the
+// network twice.
+TEST(DownloadSession, EndGameMovesWaitingRequestsInsteadOfCopying) {
+  Peer a{40e6}, b{15e6};
+  a.sequential = b.sequential = true;
+  Sim sim(chunks(11, 8 * kMiB), {{"a", a}, {"b", b}});
+  sim.downlink = 50e6;
+  const double took = sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_GT(sim.session.moved_requests(), 0u);
+  EXPECT_EQ(sim.session.network_bytes(), 11 * 8 * kMiB + 10);
+  EXPECT_LT(took, 11.0 * 8 * kMiB / 50e6 * 1.1);
+}
+
+// Guards against an end-game copy from a holder that was slow only because another source
+// took most of our link: once that source is idle the holder has the whole link, and a copy
+// would only take half of it away and send the chunk twice.
+TEST(DownloadSession, EndGameDoesNotCopyFromAHolderSlowedByOurOwnLink) {
+  Peer a{60e6}, b{60e6};
+  a.sequential = b.sequential = true;
+  a.weight = 30;
+  Sim sim(chunks(11, 8 * kMiB), {{"a", a}, {"b", b}});
+  sim.downlink = 50e6;
+  sim.run();
+  ASSERT_TRUE(sim.finished) << (sim.failure ? sim.failure->reason : "");
+  EXPECT_EQ(sim.session.network_bytes(), 11 * 8 * kMiB + 10);
 }
 
 // Guards against a source that declines every spread request (its upload turns held by
