@@ -125,15 +125,15 @@ function Network(props: { status: Status | null; onUnauthorized: () => void }) {
 export function Settings(props: { status: Status | null; onSaved: (path: string) => void; onUnauthorized: () => void }) {
   const { status } = props;
   const current = status?.games_dir ?? '';
-  const [path, setPath] = useState(current);
+  // What the person typed; until then (and after a save) the field shows the daemon's folder,
+  // following changes made elsewhere (the CLI, another tab). Derived, not copied in an
+  // effect: an effect runs after the page is painted and could overwrite what was typed
+  // right after the page opened.
+  const [edited, setEdited] = useState<string | null>(null);
+  const path = edited ?? current;
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
-  // Follow changes made elsewhere (the CLI, another tab) while the field is untouched.
-  const [touched, setTouched] = useState(false);
-  useEffect(() => {
-    if (!touched) setPath(current);
-  }, [current, touched]);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -144,7 +144,7 @@ export function Settings(props: { status: Status | null; onSaved: (path: string)
       const res = await api.setGamesDir(path.trim());
       props.onSaved(res.path);
       setSaved(true);
-      setTouched(false);
+      setEdited(null);
     } catch (err) {
       if (err instanceof ApiError && err.unauthorized) props.onUnauthorized();
       else setError(err instanceof Error ? err.message : String(err));
@@ -174,8 +174,7 @@ export function Settings(props: { status: Status | null; onSaved: (path: string)
             aria-invalid={error ? 'true' : 'false'}
             aria-describedby={error ? 'games-dir-error' : undefined}
             onInput={(e) => {
-              setPath((e.target as HTMLInputElement).value);
-              setTouched(true);
+              setEdited((e.target as HTMLInputElement).value);
               setError(null);
               setSaved(false);
             }}
