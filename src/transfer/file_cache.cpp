@@ -83,14 +83,10 @@ result<void> FileCache::sync_all() {
       }
       if (::fdatasync(fd) != 0 && out) out = from_errno(errno);
     }
-    // The files' names too: each directory holding one (prepare_files may have created the
-    // file, or the directory) is synced once; the root's entry for version.ini is synced by
-    // its commit.
-    std::set<std::string> dirs;
-    for (const auto& path : written_) {
-      const auto slash = path.rfind('/');
-      if (slash != std::string::npos) dirs.insert(path.substr(0, slash));
-    }
+    // The files' names too: every directory on the way to one (prepare_files may have
+    // created the file, or any of the directories) is synced once; the root's entries
+    // (version.ini, the top directories) are synced by the commit.
+    const std::set<std::string> dirs = directories_of(written_);
     if (!dirs.empty()) {
       auto root = sys::open_dir(root_);
       if (!root && out) out = from_errno(root.error().code);
@@ -103,6 +99,17 @@ result<void> FileCache::sync_all() {
   open_.clear();
   lru_.clear();
   return out;
+}
+
+std::set<std::string> directories_of(const std::set<std::string>& files) {
+  std::set<std::string> dirs;
+  for (const auto& path : files) {
+    for (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = path.rfind('/', slash - 1)) {
+      if (!dirs.insert(path.substr(0, slash)).second) break;  // its parents are in already
+    }
+  }
+  return dirs;
 }
 
 void FileCache::close_all() {

@@ -52,8 +52,8 @@ class FileCache {
   // (too_many_open_files, permission_denied, bad_path, ...), never a guess.
   result<Lease> acquire(const std::string& relative);
   // Makes every file ever acquired durable, then closes all: fdatasync each (reopening those
-  // closed meanwhile), or, past kSyncEachUpTo files, one syncfs of the root's filesystem.
-  // Call when no lease is held.
+  // closed meanwhile) and fsync every directory on the way to one (any may be new), or, past
+  // kSyncEachUpTo files, one syncfs of the root's filesystem. Call when no lease is held.
   result<void> sync_all();
   // Closes every descriptor without syncing. Call when no lease is held.
   void close_all();
@@ -75,5 +75,10 @@ class FileCache {
   std::list<std::string> lru_;
   std::set<std::string> written_;  // every file acquired, for sync_all
 };
+
+// Every directory on the way to the files (relative paths with '/'), below the root: the
+// directories whose entries a new file or directory needs to be durable (the root's own
+// entries are made durable by the commit, which syncs it).
+std::set<std::string> directories_of(const std::set<std::string>& files);
 
 }  // namespace lanspread::transfer

@@ -95,18 +95,15 @@ result<void> sync_staged(const StagingArea& area, const CommitJournal& j, std::s
       return fail_errno(errno, "cannot sync the filesystem of", area.files(), detail);
     return {};
   }
-  std::set<std::string> dirs;
+  std::set<std::string> paths;
   for (const auto& f : j.files) {
     auto fd = sys::open_beneath(files->get(), f.path, O_RDONLY, 0, area.files().native());
     if (!fd) return fail(fd.error(), detail);
     if (::fdatasync(fd->get()) != 0)
       return fail_errno(errno, "cannot sync", area.files() / f.path, detail);
-    for (auto parent = parent_and_name(f.path).first; !parent.empty();
-         parent = parent_and_name(parent).first) {
-      dirs.insert(parent);
-    }
+    paths.insert(f.path);
   }
-  for (const auto& d : dirs) {
+  for (const auto& d : directories_of(paths)) {
     auto fd = sys::open_dir_beneath(files->get(), d, false, area.files().native());
     if (!fd) return fail(fd.error(), detail);
     if (auto r = sys::fsync_dir(fd->get(), (area.files() / d).native()); !r)

@@ -148,6 +148,15 @@ TEST(DownloadFiles, FileCacheStaysWithinItsCapacity) {
   EXPECT_EQ(read_file(root / "d/f299"), "ok");
 }
 
+// Guards against a crash losing files of a download that says it is complete: a file in a
+// new directory a/b/c is durable only when a, a/b and a/b/c are synced too, not only its
+// direct parent.
+TEST(DownloadFiles, EveryDirectoryOnTheWayToAFileIsSynced) {
+  EXPECT_EQ(directories_of({"a/b/c/pak0.pk3", "a/b/x.cfg", "top.txt", "d/e"}),
+            (std::set<std::string>{"a", "a/b", "a/b/c", "d"}));
+  EXPECT_TRUE(directories_of({"version.ini"}).empty());
+}
+
 // Guards against a file closed by the cache being reopened through a symlink planted
 // meanwhile, and against a descriptor shortage reported as something else ("disk full").
 TEST(DownloadFiles, FileCacheRefusesLinksAndNamesFdExhaustion) {
