@@ -268,8 +268,7 @@ void fill_settings(ngtcp2_settings& s, const TransportSettings& t, Timestamp now
   s.cc_algo = t.congestion == CongestionControl::bbr ? NGTCP2_CC_ALGO_BBR2 : NGTCP2_CC_ALGO_CUBIC;
   s.max_window = t.max_connection_window;
   s.max_stream_window = t.max_stream_window;
-  s.handshake_timeout =
-      static_cast<ngtcp2_duration>(t.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+  s.handshake_timeout = to_ns(t.handshake_timeout);
 }
 
 void fill_params(ngtcp2_transport_params& p, const TransportSettings& t) {
@@ -281,7 +280,7 @@ void fill_params(ngtcp2_transport_params& p, const TransportSettings& t) {
   // With a party key the peer gets stream credit only after proving it holds the key.
   p.initial_max_streams_bidi = t.party_key ? 0 : t.max_streams_bidi;
   p.initial_max_streams_uni = t.party_key ? 1 : 0;
-  p.max_idle_timeout = static_cast<ngtcp2_duration>(t.idle_timeout.count()) * NGTCP2_MILLISECONDS;
+  p.max_idle_timeout = to_ns(t.idle_timeout);
   p.active_connection_id_limit = 7;
 }
 
@@ -290,11 +289,9 @@ void fill_params(ngtcp2_transport_params& p, const TransportSettings& t) {
 result<void> ConnectionCore::start(Timestamp now) {
   if (auto r = init_tls(server_); !r) return r;
   if (settings_.keep_alive.count() > 0) {
-    ngtcp2_conn_set_keep_alive_timeout(
-        conn_, static_cast<ngtcp2_duration>(settings_.keep_alive.count()) * NGTCP2_MILLISECONDS);
+    ngtcp2_conn_set_keep_alive_timeout(conn_, to_ns(settings_.keep_alive));
   }
-  handshake_deadline_ =
-      now + static_cast<Timestamp>(settings_.handshake_timeout.count()) * NGTCP2_MILLISECONDS;
+  handshake_deadline_ = now + to_ns(settings_.handshake_timeout);
   return {};
 }
 
