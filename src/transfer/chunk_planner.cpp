@@ -220,10 +220,21 @@ void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, 
   if (partial_phase) {
     for (const auto& [id, s] : sources_) partial_running += s.have ? s.running.size() : 0;
   }
+  // Rounds begin after the source that got the last request of this phase: with fewer
+  // requests than sources (the partial budget), each source gets its turn, not only the
+  // first ones in id order.
+  SourceId& cursor = turn_[partial_phase ? 1 : 0];
+  std::vector<std::pair<const SourceId, Source>*> order;
+  order.reserve(sources_.size());
+  const auto start = sources_.upper_bound(cursor);
+  for (auto it = start; it != sources_.end(); ++it) order.push_back(&*it);
+  for (auto it = sources_.begin(); it != start; ++it) order.push_back(&*it);
   bool progress = true;
   while (progress) {
     progress = false;
-    for (auto& [id, s] : sources_) {
+    for (auto* entry : order) {
+      const SourceId& id = entry->first;
+      Source& s = entry->second;
       if (s.have.has_value() != partial_phase) continue;
       if (partial_phase && partial_running >= config_.swarm_partial_requests) return;
       std::size_t slots = !s.have && partial_sources_ > 0
@@ -246,6 +257,7 @@ void ChunkPlanner::fill(Clock::time_point now, const CopyFilter& worth_copying, 
       chunks_[*c].holders.emplace(id, now);
       s.running.insert(*c);
       out.push_back({id, *c, duplicate});
+      cursor = id;
       partial_running += partial_phase ? 1 : 0;
       progress = true;
     }

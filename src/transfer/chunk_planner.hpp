@@ -14,7 +14,9 @@
 //    cancelled;
 //  - swarming: a source is full (it has every chunk) or partial (another downloader of the
 //    same version, which has the chunks of its have-set and is asked for nothing else).
-//    Partial sources pick first, the rarest chunk they have (the fewest partial holders);
+//    Partial sources pick first, the rarest chunk they have (the fewest partial holders),
+//    taking turns: each round begins after the source that got the last request, so a
+//    budget smaller than the number of sources (`swarm_partial_requests`) reaches them all;
 //    a full source then takes only chunks no usable partial source has, rarest first, so the
 //    original seeders' uplink goes to chunks nobody else can give. Ties go to the queue's
 //    order, which `PlannerConfig::seed` shuffles, so downloaders start on different chunks.
@@ -26,6 +28,7 @@
 
 #include "transfer/download_settings.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -173,6 +176,9 @@ class ChunkPlanner {
   std::map<SourceId, Source> sources_;
   std::vector<std::uint32_t> partial_avail_;  // per chunk: usable partial sources that have it
   std::size_t partial_sources_ = 0;           // usable partial sources
+  // Per phase (full, partial): the source that got the phase's last request; the next round
+  // begins after it.
+  std::array<SourceId, 2> turn_;
   // Moves on whenever a source could find a chunk it could not before (a chunk back in the
   // queue, a have-set changed, a source added or dropped); starts at 1.
   std::uint64_t generation_ = 1;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <random>
 
 namespace lanspread::transfer {
@@ -311,6 +312,36 @@ TEST(ChunkPlanner, PartialSourcesTakeTheRarestAndSpareTheSeeder) {
   EXPECT_EQ(took["a"], 0u);
   ASSERT_TRUE(took.contains("seeder"));
   EXPECT_NE(took["seeder"], 0u);
+}
+
+// Guards against a downloader starving the partial sources last in id order: with more
+// partial sources than requests it may run at once, each new request went to the first source
+// in the planner's order with a free slot, so at a swarm of 8 one downloader's uplink sat idle
+// for 12 s while it held chunks the others needed. The budget must go round the sources.
+TEST(ChunkPlanner, PartialBudgetGoesRoundTheSources) {
+  PlannerConfig config;
+  config.swarm_partial_requests = 2;
+  ChunkPlanner p(std::vector<std::uint64_t>(40, kChunk), {}, config);
+  const std::vector<bool> all(40, true);
+  for (const SourceId id : {"a", "b", "c", "d", "e"}) p.add_partial_source(id, all);
+  std::map<SourceId, int> asked;
+  std::deque<Assignment> running;
+  const auto now = Clock::time_point{};
+  for (int round = 0; round < 30; ++round) {
+    for (const auto& a : p.next(now)) {
+      ++asked[a.source];
+      running.push_back(a);
+    }
+    // One request ends at a time, the oldest first, as they do on a network.
+    ASSERT_FALSE(running.empty());
+    EXPECT_TRUE(p.completed(running.front().source, running.front().chunk).empty());
+    running.pop_front();
+  }
+  ASSERT_EQ(asked.size(), 5u) << "a source was never asked";
+  const auto [low, high] = std::minmax_element(
+      asked.begin(), asked.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+  EXPECT_LE(high->second - low->second, 1)
+      << low->first << " got " << low->second << ", " << high->first << " got " << high->second;
 }
 
 // Guards against a seeder's "busy, another downloader gets this chunk" being taken for a
