@@ -5,9 +5,9 @@ of the same game, between two daemons on hosts in network namespaces joined by a
 
 The seeder publishes a game of --size-mib MiB in 8 files. The downloader fetches it whole (the
 baseline), then the seeder publishes, --runs times, a version in which --delta-percent of the
-chunks (8 MiB each, spread over the files) are rewritten in place, and the downloader updates
-to it. Timed: from the request to the end of the download (checking, fetching, the commit),
-not the install that follows. Medians of the updates.
+chunks (of the scan's chunk size, spread over the files) are rewritten in place, and the
+downloader updates to it. Timed: from the request to the end of the download (checking,
+fetching, the commit), not the install that follows. Medians of the updates.
   update_bench.py --tool <lanspread binary> [--size-mib N] [--delta-percent N] [--runs N]
                   [--small]    --small: 32 MiB, one update (smoke test)
 Last line: {"full_s":…, "full_fetched":…, "update_s":…, "update_fetched":…, "update_reused":…,

@@ -14,12 +14,15 @@ inline constexpr std::uint32_t kMiB = 1024 * kKiB;
 inline constexpr std::size_t kFrameHeaderSize = 4;
 inline constexpr std::uint32_t kMaxRequestFrame = 64 * kKiB;
 inline constexpr std::uint32_t kMaxResponseFrame = 1 * kMiB;
-// Game carries a manifest (a 200 GB game has 25,600 chunk hashes; 200,000 files fit).
+// Game carries a manifest (a 200 GB game in 2 MiB chunks has 102,400 chunk hashes, 6.9 MB;
+// 200,000 files fit).
 // Its answer is decoded as it streams in (response_parser.hpp), so a large frame costs no
 // more memory than the manifest it describes.
 inline constexpr std::uint32_t kMaxManifestFrame = 64 * kMiB;
 
-inline constexpr std::uint64_t kDefaultChunkSize = 8 * kMiB;
+// The chunk size a scan gives a game (docs/architecture.md, "Swarming": a smaller chunk is
+// whole, and can be passed on, sooner).
+inline constexpr std::uint64_t kDefaultChunkSize = 2 * kMiB;
 inline constexpr std::uint64_t kMinChunkSize = 64 * kKiB;
 inline constexpr std::uint64_t kMaxChunkSize = 64 * kMiB;
 

@@ -10,8 +10,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli_support  # noqa: E402
 from cli_support import GAME, PtyRun, game, harness  # noqa: E402
 
-SIZE = 6 * harness.CHUNK  # at 100 Mbit/s about 4 s: many redraws
-SLOW_SIZE = 12 * harness.CHUNK  # at 40 Mbit/s the first chunks end after about 7 s
+SIZE = 24 * harness.CHUNK  # 48 MiB: at 100 Mbit/s about 4 s, many redraws
+SLOW_SIZE = 48 * harness.CHUNK  # 96 MiB: at 40 Mbit/s about 20 s
 # The download's line: "downloading 42%", then "finishing 100%" while the daemon commits.
 PERCENT = re.compile(rb"(?:downloading|finishing)\s+(\d+)%")
 

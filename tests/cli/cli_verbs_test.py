@@ -37,7 +37,7 @@ class Verbs(harness.TestCase):
         work = cls.class_work()
         lan = cls.class_lan()
         harness.make_game(work.sub("seeder", "games"), GAME, cli_support.VERSION,
-                          {"baseoa/pak0.pk3": 3 * harness.CHUNK})
+                          {"baseoa/pak0.pk3": 12 * harness.CHUNK})
         cls.seeder = lan.host("seeder").serve(work)
         cls.downloader = lan.host("downloader").serve(work)
         cls.nobody = lan.host("nobody")  # runs no daemon

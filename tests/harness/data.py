@@ -7,7 +7,7 @@ import hashlib
 import os
 import random
 
-CHUNK = 8 << 20  # the protocol's chunk size
+CHUNK = 2 << 20  # the chunk size a scan gives a game (the protocol's default)
 
 
 def deterministic_bytes(size, seed=0):

@@ -11,9 +11,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import harness  # noqa: E402
-from harness import CHUNK  # noqa: E402
 
 MIB = 1 << 20
+# What one hostile stream asks for: a range of a downloaded game twice a stream's send buffer.
+REQUEST = 8 * MIB
 QUIC_PORT = 7979  # `lanspread serve`'s default
 ENDS = ("operation_finished", "operation_failed", "operation_cancelled")
 IGNORE = (".lanspread*", "local", ".local.*")  # the downloader installs what it fetched
@@ -59,7 +60,7 @@ class Budgets(harness.TestCase):
         victim's games and downloads one."""
         lan = self.lan()
         harness.make_game(self.work.sub("victim", "games"), "openarena", "1",
-                          {"data/big.pak": 2 * CHUNK, "data/small.cfg": "seta name p\n"})
+                          {"data/big.pak": 2 * REQUEST, "data/small.cfg": "seta name p\n"})
         victim = self.serve(lan.host("victim"))
         flood = self.hostile(lan.host("flood"), victim, "--connections", 600,
                              "--handshake-timeout", 5000)
@@ -77,13 +78,13 @@ class Budgets(harness.TestCase):
         memory by less than 64 MiB (about 256 MiB would be queued without the budget)."""
         lan = self.lan()
         harness.make_game(self.work.sub("victim", "games"), "openarena", "1",
-                          {"data/big.pak": CHUNK})
+                          {"data/big.pak": REQUEST})
         victim = self.serve(lan.host("victim"))
         before = harness.rss_bytes(victim.pid)
         with harness.Sampler(victim.pid, 0.05) as rss:
             reader = self.hostile(lan.host("reader"), victim, "--streams", 64,
                                   "--game", "openarena", "--path", "data/big.pak",
-                                  "--length", CHUNK)
+                                  "--length", REQUEST)
             got = self.summary(reader, 60)
             self.assertEqual(got["requested_streams"], 64, got)
             time.sleep(10)  # the victim serves what it may; the reader reads nothing
@@ -124,13 +125,13 @@ class Budgets(harness.TestCase):
         memory stays bounded."""
         lan = self.lan()
         harness.make_game(self.work.sub("victim", "games"), "openarena", "1",
-                          {"data/big.pak": 3 * CHUNK, "data/small.cfg": "seta name p\n"})
+                          {"data/big.pak": 3 * REQUEST, "data/small.cfg": "seta name p\n"})
         victim = self.serve(lan.host("victim"))
         before = harness.rss_bytes(victim.pid)
         with harness.Sampler(victim.pid, 0.05) as rss:
             frozen = [self.hostile(lan.host(f"frozen{i}"), victim, "--connections", 8,
                                    "--streams", 64, "--game", "openarena",
-                                   "--path", "data/big.pak", "--length", CHUNK, "--stop")
+                                   "--path", "data/big.pak", "--length", REQUEST, "--stop")
                       for i in range(2)]
             for f in frozen:
                 got = self.summary(f, 90)

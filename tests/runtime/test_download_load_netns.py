@@ -50,7 +50,7 @@ class OneSeederManyDownloaders(harness.TestCase):
         lan = self.lan()
         seed_host = lan.host("seed", rate="100mbit")
         harness.make_game(self.work.sub("seed", "games"), "openarena", "1",
-                          {"data/big.pak": 4 * CHUNK, "data/small.cfg": "seta name player\n"})
+                          {"data/big.pak": 16 * CHUNK, "data/small.cfg": "seta name player\n"})
         seeder = self.serve(seed_host)
         source = os.path.join(seeder.games, "openarena")
 
@@ -77,7 +77,7 @@ class OneSeederManyDownloaders(harness.TestCase):
         for d, s in zip(downloaders, streams):
             failed = [e for e in s.seen if e["type"] == "operation_failed"]
             self.assertEqual(failed, [], f"{d.name} reported a failure")
-        size = 4 * CHUNK + len("seta name player\n")
+        size = 16 * CHUNK + len("seta name player\n")
         harness.measured("one downloader alone", alone)
         harness.measured("eight downloaders at once, the last to finish", max(took))
         harness.measured("copies the seeder uploaded", f"{uploaded / size:.2f}", "copies")
@@ -86,7 +86,7 @@ class OneSeederManyDownloaders(harness.TestCase):
 class StalledSeeder(harness.TestCase):
     def setUp(self):
         self.lan_ = self.lan()
-        self.size = 10 * CHUNK
+        self.size = 40 * CHUNK
 
     def seeder(self, name, rate="100mbit"):
         harness.make_game(self.work.sub(name, "games"), "openarena", "1",

@@ -103,7 +103,7 @@ class GameGuard(harness.TestCase):
         # downloaded, and against a games dir switch in the middle of a download: the install
         # must wait (phase waiting_for_game, naming the process), be cancellable while it
         # waits, and go on once the game has closed.
-        d, events = self.updating(12 * CHUNK)
+        d, events = self.updating(48 * CHUNK)
         local = os.path.join(d.games, GID, "local")
         # The runtime refuses a switch while the download runs, and says so.
         other = self.work.sub("other-games")
@@ -136,7 +136,7 @@ class GameGuard(harness.TestCase):
     def test_waiting_install_goes_on_when_the_game_closes(self):
         # Guards against an install that waits for a game for ever: once the process that ran
         # from local/ exits, the install after the download finishes without being asked again.
-        d, events = self.updating(8 * CHUNK)
+        d, events = self.updating(32 * CHUNK)
         local = os.path.join(d.games, GID, "local")
         game = self.start_game(local, "exe")
         waiting = events.of_type("operation_progress", timeout=90, id=GID,

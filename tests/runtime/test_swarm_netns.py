@@ -12,7 +12,7 @@ from harness import CHUNK  # noqa: E402
 
 IGNORE = (".lanspread*", "local", ".local.*")  # the downloaders install what they fetched
 PAKS = ("data/a.pak", "data/b.pak")
-CHUNKS = 20  # per pak: 320 MiB in all
+CHUNKS = 80  # per pak: 320 MiB in all
 
 
 def game(body, gid="openarena"):

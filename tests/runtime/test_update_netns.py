@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from harness import CHUNK, sha256_bytes, sha256_file  # noqa: E402
 
-BIG = 10 * CHUNK
+BIG = 40 * CHUNK  # 80 MiB
 GID = "openarena"
 ENDS = ("operation_finished", "operation_failed", "operation_cancelled")
 PAYLOAD = (".lanspread*", "local", ".local.*")  # compare the downloaded game, not the installed

@@ -22,7 +22,7 @@ DRIVER = None
 SHOTS = None
 GAME = "openarena"
 VERSION = "20241002"
-PAYLOAD = 12 * harness.CHUNK             # twelve chunks, so the bar has steps to show
+PAYLOAD = 48 * harness.CHUNK             # 96 MiB in 48 chunks, so the bar has steps to show
 SIZE = PAYLOAD + len(VERSION) + 1        # the game's size includes its version.ini
 SIZE_TEXT = "96 MiB"                     # how the page writes it (web/src/format.ts)
 LOGIN = re.compile(r"http://127\.0\.0\.1:\d+/login\?token=[A-Za-z0-9._~%-]+")
