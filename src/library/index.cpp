@@ -2,6 +2,7 @@
 
 #include "library/error.hpp"
 #include "proto/layout.hpp"
+#include "proto/limits.hpp"
 #include "proto/validate.hpp"
 
 #include "sys/durable_file.hpp"
@@ -42,7 +43,7 @@ const std::vector<proto::Sha256>* RootIndex::lookup(const std::string& path, std
 }
 
 boost::system::result<RootIndex> RootIndex::load(const std::filesystem::path& root,
-                                                 std::uint64_t chunk_size) {
+                                                 std::optional<std::uint64_t> chunk_size) {
   auto read = sys::read_small_file(root / proto::layout::kIndex, kMaxIndexBytes);
   if (!read) return errc::io_error;
   const std::string text = std::move(*read);
@@ -61,11 +62,14 @@ boost::system::result<RootIndex> RootIndex::load(const std::filesystem::path& ro
     if (!format || !format->is_string() || format->get_string() != kFormat) return errc::io_error;
     if (!version || !version->is_int64() || version->get_int64() != kFormatVersion)
       return errc::io_error;
-    if (!cs || !cs->is_number() || cs->to_number<std::uint64_t>() != chunk_size)
+    if (!cs || !cs->is_number()) return errc::io_error;
+    const auto chunk = cs->to_number<std::uint64_t>();
+    if (chunk < proto::kMinChunkSize || chunk > proto::kMaxChunkSize ||
+        (chunk_size && chunk != *chunk_size))
       return errc::io_error;
     if (!files || !files->is_array()) return errc::io_error;
 
-    RootIndex index(chunk_size);
+    RootIndex index(chunk);
     for (const auto& f : files->get_array()) {
       if (!f.is_object()) return errc::io_error;
       const auto& fo = f.get_object();
@@ -82,7 +86,7 @@ boost::system::result<RootIndex> RootIndex::load(const std::filesystem::path& ro
       IndexEntry entry;
       entry.size = size->to_number<std::uint64_t>();
       entry.mtime_ns = mtime->get_int64();
-      if (hashes->get_array().size() != proto::chunk_count(entry.size, chunk_size))
+      if (hashes->get_array().size() != proto::chunk_count(entry.size, chunk))
         return errc::io_error;
       entry.hashes.reserve(hashes->get_array().size());
       for (const auto& h : hashes->get_array()) {

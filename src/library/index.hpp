@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,9 +27,10 @@ class RootIndex {
   explicit RootIndex(std::uint64_t chunk_size) : chunk_size_(chunk_size) {}
 
   // Reads `<root>/.lanspread.index`. Errors (missing, unreadable, corrupt, other format
-  // version, other chunk size, entries that contradict themselves) mean "no usable index".
+  // version, a chunk size other than `chunk_size` or, without it, outside the protocol's
+  // range, entries that contradict themselves) mean "no usable index".
   static boost::system::result<RootIndex> load(const std::filesystem::path& root,
-                                               std::uint64_t chunk_size);
+                                               std::optional<std::uint64_t> chunk_size);
 
   // Writes the index atomically (`.lanspread.index.tmp`, then rename); not fsynced, see index.cpp.
   boost::system::result<void> save(const std::filesystem::path& root) const;

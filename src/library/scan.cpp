@@ -98,6 +98,7 @@ struct Pending {
   LocalGame game;
   std::vector<Entry> entries;
   std::optional<RootIndex> index;                  // what was on disk
+  std::uint64_t chunk_size = 0;                    // the manifest's: see plan()
   std::vector<std::vector<proto::Sha256>> hashes;  // per entry
   std::mutex mutex;                                // guards `failures`
   std::vector<std::string> failures;
@@ -207,10 +208,10 @@ void run_jobs(const std::vector<Job>& jobs, const ScanOptions& options, std::uin
     for (std::size_t i = next++; i < jobs.size(); i = next++) {
       if (options.cancel && options.cancel->load()) return;
       const Job& job = jobs[i];
-      hash_one(job, options.chunk_size);
+      hash_one(job, job.root->chunk_size);
       const auto& e = job.root->entries[job.entry];
       const std::uint64_t len =
-          std::min(options.chunk_size, e.size - job.chunk * options.chunk_size);
+          std::min(job.root->chunk_size, e.size - job.chunk * job.root->chunk_size);
       const std::uint64_t now = done += len;
       if (options.progress) options.progress(now, total);
     }
@@ -224,9 +225,15 @@ void run_jobs(const std::vector<Job>& jobs, const ScanOptions& options, std::uin
 
 // Plans hashing for a downloaded root: cached hashes are reused, the rest become jobs.
 void plan(Pending& p, const ScanOptions& options, std::vector<Job>& jobs, std::uint64_t& total) {
+  p.chunk_size = options.chunk_size;
   if (options.use_index) {
-    auto loaded = RootIndex::load(p.game.root, options.chunk_size);
-    if (loaded) p.index = std::move(*loaded);
+    // A game keeps the chunk size of its index (any the protocol allows): a library indexed
+    // with another size is not hashed again, and its manifests stay the ones its peers hold.
+    auto loaded = RootIndex::load(p.game.root, std::nullopt);
+    if (loaded) {
+      p.chunk_size = loaded->chunk_size();
+      p.index = std::move(*loaded);
+    }
   }
   p.hashes.resize(p.entries.size());
   for (std::size_t i = 0; i < p.entries.size(); ++i) {
@@ -238,7 +245,7 @@ void plan(Pending& p, const ScanOptions& options, std::vector<Job>& jobs, std::u
         continue;
       }
     }
-    const std::uint64_t n = proto::chunk_count(e.size, options.chunk_size);
+    const std::uint64_t n = proto::chunk_count(e.size, p.chunk_size);
     p.hashes[i].resize(n);
     for (std::uint64_t c = 0; c < n; ++c) jobs.push_back({&p, i, c});
     total += e.size;
@@ -253,9 +260,9 @@ void finish(Pending& p, const ScanOptions& options) {
     p.game.problems.push_back("the game is not offered to peers until every file can be read");
     return;
   }
-  proto::Game manifest{p.game.id, p.game.version, options.chunk_size, {}};
+  proto::Game manifest{p.game.id, p.game.version, p.chunk_size, {}};
   manifest.files.reserve(p.entries.size());
-  RootIndex fresh(options.chunk_size);
+  RootIndex fresh(p.chunk_size);
   for (std::size_t i = 0; i < p.entries.size(); ++i) {
     const Entry& e = p.entries[i];
     manifest.files.push_back({e.rel, e.size, e.is_dir, p.hashes[i]});

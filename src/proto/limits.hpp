@@ -35,7 +35,8 @@ inline constexpr std::size_t kMaxPeerIdLength = 128;
 inline constexpr std::size_t kMaxMessageLength = 1024;
 inline constexpr std::size_t kMaxGames = 10'000;
 inline constexpr std::size_t kMaxFilesPerGame = 200'000;
-// One file may not exceed what its chunk hashes can describe within a manifest frame.
+// One file at most (a game's chunk hashes in all are capped too, by kMaxChunkHashesPerGame:
+// in 2 MiB chunks a game holds at most about 1.9 TiB, in 8 MiB chunks 7.6 TiB).
 inline constexpr std::uint64_t kMaxFileSize = 1ULL << 42;  // 4 TiB
 inline constexpr std::size_t kMaxJsonDepth = 8;
 // Chunk hashes one manifest may list in all: what a manifest frame can hold (64 hex digits,

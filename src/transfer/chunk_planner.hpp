@@ -16,7 +16,8 @@
 //    same version, which has the chunks of its have-set and is asked for nothing else).
 //    Partial sources pick first, the rarest chunk they have (the fewest partial holders),
 //    taking turns: each round begins after the source that got the last request, so a
-//    budget smaller than the number of sources (`swarm_partial_requests`) reaches them all;
+//    budget smaller than the number of sources (`swarm_partial_requests`) reaches them all
+//    (full sources take turns among themselves the same way);
 //    a full source then takes only chunks no usable partial source has, rarest first, so the
 //    original seeders' uplink goes to chunks nobody else can give. Ties go to the queue's
 //    order, which `PlannerConfig::seed` shuffles, so downloaders start on different chunks.

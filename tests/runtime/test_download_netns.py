@@ -174,7 +174,7 @@ class Downloads(harness.TestCase):
         self.assertTrue(os.path.isfile(installed))
         v2 = bytearray(self.big)
         v2[5 * CHUNK:5 * CHUNK + 100] = harness.deterministic_bytes(100, "version 2")
-        for s in self.seeders:  # one chunk of ten changes
+        for s in self.seeders:  # one chunk of forty changes
             seed(s.games, "2", bytes(v2))
         self.assertIsNotNone(self.available("2"), "the downloader never saw version 2")
         self.post("update")

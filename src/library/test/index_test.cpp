@@ -64,6 +64,14 @@ TEST(Index, CorruptOrForeignIndexIsRefused) {
   testing::write_file(dir / proto::layout::kIndex, good);
   EXPECT_FALSE(RootIndex::load(dir.path(), kChunk * 2));
   EXPECT_TRUE(RootIndex::load(dir.path(), kChunk));
+  // Without a wanted size: its own, if the protocol allows it.
+  auto own = RootIndex::load(dir.path(), std::nullopt);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->chunk_size(), kChunk);
+  testing::write_file(dir / proto::layout::kIndex,
+                      R"({"format":"lanspread.index","version":1,"chunk_size":1024,"files":[]})");
+  EXPECT_FALSE(RootIndex::load(dir.path(), std::nullopt));  // below the protocol's 64 KiB
+  testing::write_file(dir / proto::layout::kIndex, good);
   // A symlinked index is not followed.
   std::filesystem::rename(dir / proto::layout::kIndex, dir / "elsewhere");
   std::filesystem::create_symlink(dir / "elsewhere", dir / proto::layout::kIndex);

@@ -313,6 +313,33 @@ TEST(Scan, IndexFromADownloadedManifestIsUsed) {
   EXPECT_EQ(total.load(), kSmallChunk);  // only b.bin
 }
 
+// Guards against a change of the default chunk size (or a download whose manifest has another
+// one) hashing every game again, and then offering manifests that differ from the ones the
+// game's other holders offer for the same version: a game keeps its index's chunk size, and
+// only a game without an index gets the scan's.
+TEST(Scan, AGameKeepsTheChunkSizeOfItsIndex) {
+  testing::TempDir games;
+  write_file(games / "alpha/version.ini", "1");
+  write_file(games / "alpha/a.bin", std::string(4 * kSmallChunk, 'a'));
+  ScanOptions o = small_chunks();
+  o.use_index = true;
+  auto first = scan_local_library(games.path(), test_catalog(), o);
+  ASSERT_TRUE(first);
+  const proto::Game manifest = *first->find("alpha")->manifest;
+  ASSERT_EQ(manifest.chunk_size, kSmallChunk);
+
+  write_file(games / "beta/version.ini", "1");
+  write_file(games / "beta/b.bin", std::string(4 * kSmallChunk, 'b'));
+  std::atomic<std::uint64_t> total{0};
+  o.chunk_size = 2 * kSmallChunk;
+  o.progress = [&](std::uint64_t, std::uint64_t t) { total = t; };
+  auto again = scan_local_library(games.path(), test_catalog(), o);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again->find("alpha")->manifest, manifest);
+  EXPECT_EQ(again->find("beta")->manifest->chunk_size, 2 * kSmallChunk);
+  EXPECT_EQ(total.load(), 4 * kSmallChunk + 1);  // beta only: its payload and version.ini
+}
+
 // Guards against a corrupt index crashing the scan or feeding wrong hashes into a manifest.
 TEST(Scan, CorruptIndexIsRebuilt) {
   testing::TempDir games;
