@@ -12,20 +12,27 @@ timed. Parts (--only):
   multi   three seeders at 200, 100 and 25 Mbit/s -> one downloader, --multi-size MiB (512),
           --runs runs (3): achieved / the sum of the seeders' rates, each run and the minimum
   rss     the downloader's peak RSS (VmHWM) after downloading a --rss-size MiB game (4096)
+  small   many small files: --small-count files of --small-kib KiB (10000 of 16) against the
+          same bytes in one file, one seeder -> one downloader over a 1 Gbit/s link, beside
+          HTTPS of the small files (curl, one request after another on one connection);
+          starts with a sync and a minute's pause (see small_part)
 Every download must finish: failures are counted, with their reasons, in the JSON, and the
 exit status is 1. Needs root and about 3 x the largest game of free disk under $TMPDIR
 (default /var/tmp).
   download_bench.py --tool <lanspread binary> [--only single,1g,multi,rss] [--size MiB]
                     [--multi-size MiB] [--rss-size MiB] [--runs N] [--small]
+                    [--small-count N] [--small-kib KiB]
                     [--timeline FILE] [--no-https]
-  --small: 64 MiB games, one multi run (smoke test)
+  --small: 64 MiB games, one multi run, 1000 small files (smoke test)
   --timeline: each download sampled every 50 ms (bytes received, dirty page cache, CPU);
   a summary line per download (start until the first MiB, transfer, tail after the last
   MiB until the end event, received MB per second) and the samples appended to FILE
 Last line: {"single_MBps":…, "https_MBps":…, "https_nosync_MBps":…, "ratio":…,
             "single_1g_fraction":…, "https_1g_fraction":…, "https_1g_nosync_fraction":…,
             "multi_fraction_of_sum":…, "multi_fractions":[…],
-            "peak_rss_MiB":…, "failures":…, "failure_reasons":[…]}"""
+            "peak_rss_MiB":…, "small_files_MBps":…, "small_one_file_MBps":…,
+            "small_files_fraction":…, "https_small_MBps":…, "failures":…,
+            "failure_reasons":[…]}"""
 import argparse
 import json
 import os
@@ -40,9 +47,10 @@ import nginx  # noqa: E402
 import transfer  # noqa: E402
 from transfer import GID  # noqa: E402
 
-PARTS = ("single", "1g", "multi", "rss")
+PARTS = ("single", "1g", "multi", "rss", "small")
 MULTI_RATES = (200, 100, 25)  # Mbit/s of the three seeders
 TIMEOUT = 900  # seconds for one download
+SETTLE = 61  # seconds: see small_part
 
 
 class Timeline:
@@ -128,10 +136,11 @@ class Bench:
         print(f"FAILED: {line}", flush=True)
         self.failures.append(line)
 
-    def download(self, host, name, size, peers=1, timeout=TIMEOUT):
+    def download(self, host, name, size, peers=1, timeout=TIMEOUT, keep=None):
         """A fresh daemon on `host` downloads the game once it sees `peers` seeders:
         (seconds, peak RSS bytes), or (None, None) when it failed. Its games are deleted
-        afterwards, its log kept."""
+        afterwards, its log kept; with a list `keep`, its games dir is appended to it
+        instead, for the caller to delete."""
         d = host.serve(self.work, name=name)
         try:
             transfer.wait_offered(d, peers)
@@ -164,7 +173,10 @@ class Bench:
             return None, None
         finally:
             d.stop()
-            shutil.rmtree(d.games, ignore_errors=True)
+            if keep is None:
+                shutil.rmtree(d.games, ignore_errors=True)
+            else:
+                keep.append(d.games)
 
 
 class Https:
@@ -174,15 +186,20 @@ class Https:
         # nginx's workers run as nobody: the path to the game must be readable.
         for p in (bench.work.path, os.path.dirname(root), root):
             os.chmod(p, 0o755)
+        self.bench = bench
         self.proc, base = nginx.start(server, bench.work.sub("nginx"), root)
         self.base = f"{base}{GID}/"
 
-    def fetch(self, client, files, into, size):
+    def fetch(self, client, files, into, size, keep=False):
         """(seconds to fetch `files` over one connection into `into` and fsync them, seconds
-        of curl alone), or (None, None) when bytes are missing."""
-        argv = [*nginx.CURL, "--create-dirs", "-w", "%{size_download}\\n"]
-        for rel in files:
-            argv += ["-o", os.path.join(into, rel), self.base + rel]
+        of curl alone), or (None, None) when bytes are missing. `into` is deleted afterwards
+        unless `keep`."""
+        # The URLs go in a config file: thousands of them do not fit on a command line.
+        config = os.path.join(self.bench.work.path, "curl.conf")
+        with open(config, "w") as f:
+            for rel in files:
+                f.write(f'url = "{self.base + rel}"\noutput = "{os.path.join(into, rel)}"\n')
+        argv = [*nginx.CURL, "--create-dirs", "-w", "%{size_download}\\n", "-K", config]
         start = time.perf_counter()
         out = client.run(argv, check=False, timeout=TIMEOUT)
         curl_seconds = time.perf_counter() - start
@@ -192,7 +209,8 @@ class Https:
             os.close(fd)
         seconds = time.perf_counter() - start
         got = sum(int(n) for n in out.stdout.split())
-        shutil.rmtree(into, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(into, ignore_errors=True)
         if out.returncode != 0 or got != size:
             return None, None
         return seconds, curl_seconds
@@ -301,6 +319,53 @@ def rss_part(bench, size, out):
         shutil.rmtree(bench.work.path + "/seed", ignore_errors=True)
 
 
+def small_part(bench, count, size, out, settle=SETTLE):
+    """Many small files against the same bytes in one file, over a 1 Gbit/s link: what the
+    per-file cost takes from the line. On ext4 without a journal, creating a file skips, one
+    by one, every inode freed in the last minute (five more while its inode table is not
+    written back), which charges earlier deletions to whoever creates files next: so the part
+    syncs and waits `settle` seconds first, and deletes nothing until its end."""
+    os.sync()
+    time.sleep(settle)
+    lan = harness.Lan()
+    total = count * size
+    downloaded = []
+    try:
+        seed_host, dl_host = lan.host("seed", rate="1gbit"), lan.host("dl", rate="1gbit")
+        one_games = bench.work.sub("seed-one", "games")
+        transfer.make_game(one_games, total)
+        small_games = bench.work.sub("seed-small", "games")
+        files = transfer.make_small_game(small_games, count, size)
+        os.sync()  # the seeders' files are not the downloads' to flush
+        took = {}
+        for name, games in (("small", small_games), ("one", one_games)):
+            seeder = seed_host.serve(bench.work, games=games, name=f"seed-{name}")
+            took[name], _ = bench.download(dl_host, f"dl-{name}", total, keep=downloaded)
+            seeder.stop()
+        https = Https(bench, seed_host, small_games)
+        into = os.path.join(bench.work.path, "dl-https")
+        h = None
+        if https.ready(dl_host, files):
+            h, _ = https.fetch(dl_host, files, into, total, keep=True)
+        if h is None:
+            bench.fail(f"https did not deliver {count} small files")
+        downloaded.append(into)
+        one, small = took["one"], took["small"]
+        print(f"small: {count} files of {size >> 10} KiB ({total / 2**20:.1f} MiB), 1 Gbit/s: "
+              f"lanspread {small and round(small, 2)} s, the same bytes in one file "
+              f"{one and round(one, 2)} s, https {h and round(h, 2)} s", flush=True)
+        out["small_files_MBps"] = small and round(mbps(total, small), 1)
+        out["small_one_file_MBps"] = one and round(mbps(total, one), 1)
+        out["small_files_fraction"] = small and one and round(one / small, 3)
+        out["https_small_MBps"] = h and round(mbps(total, h), 1)
+    finally:
+        lan.close()
+        for d in downloaded:
+            shutil.rmtree(d, ignore_errors=True)
+        for d in ("seed-one", "seed-small"):
+            shutil.rmtree(os.path.join(bench.work.path, d), ignore_errors=True)
+
+
 def main():
     _, rest = harness.parse_args()
     ap = argparse.ArgumentParser(description=__doc__)
@@ -311,6 +376,8 @@ def main():
     ap.add_argument("--rss-size", type=int, default=4096, help="MiB")
     ap.add_argument("--runs", type=int, default=3, help="multi runs")
     ap.add_argument("--small", action="store_true")
+    ap.add_argument("--small-count", type=int, default=10000, help="files, small")
+    ap.add_argument("--small-kib", type=int, default=16, help="KiB per file, small")
     ap.add_argument("--timeline", metavar="FILE",
                     help="sample each download (bytes received, dirty pages, CPU) every 50 ms; "
                          "print a summary line and append the samples to FILE")
@@ -323,6 +390,7 @@ def main():
     if opts.small:
         opts.size = opts.multi_size = opts.rss_size = 64
         opts.runs = 1
+        opts.small_count = 1000
     harness.require_root()
     bench = Bench(harness.Workdir("download-bench",
                                   parent=os.environ.get("TMPDIR", "/var/tmp")),
@@ -331,7 +399,9 @@ def main():
     out = {}
     runs = [(("single", "1g"), lambda: single_parts(bench, parts, opts.size << 20, out)),
             (("multi",), lambda: multi_part(bench, opts.multi_size << 20, opts.runs, out)),
-            (("rss",), lambda: rss_part(bench, opts.rss_size << 20, out))]
+            (("rss",), lambda: rss_part(bench, opts.rss_size << 20, out)),
+            (("small",), lambda: small_part(bench, opts.small_count, opts.small_kib << 10, out,
+                                            settle=0 if opts.small else SETTLE))]
     try:
         for names, run in runs:
             if set(names) & set(parts):

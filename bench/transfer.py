@@ -31,6 +31,19 @@ def make_game(games_dir, size):
     return files
 
 
+def make_small_game(games_dir, count, size):
+    """A game of `count` files of `size` bytes each (deterministic, incompressible), 100 to a
+    directory, then version.ini. Returns the list of payload paths relative to the root."""
+    files = []
+    for i in range(count):
+        rel = f"data/d{i // 100:03}/f{i % 100:02}.dat"
+        harness.write_file(os.path.join(games_dir, GID, rel),
+                           harness.deterministic_bytes(size, f"{GID}:{rel}"))
+        files.append(rel)
+    harness.write_file(os.path.join(games_dir, GID, "version.ini"), "1\n")
+    return files
+
+
 def link_game(source_games, games_dir):
     """The same game in another games dir, its payload hard-linked (no second copy on disk);
     the daemon writes its own index files beside them."""
