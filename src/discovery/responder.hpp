@@ -19,7 +19,7 @@ namespace lanspread::discovery {
 
 inline constexpr std::string_view kServiceType = "_lanspread._udp.local";
 inline constexpr std::string_view kServicesEnumeration = "_services._dns-sd._udp.local";
-inline constexpr std::string_view kProtocolVersion = "2";
+inline constexpr std::string_view kProtocolVersion = "3";
 inline constexpr std::size_t kMaxPeerIdLength = 128;
 
 struct Advertisement {

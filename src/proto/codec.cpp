@@ -45,7 +45,8 @@ std::optional<Sha256> Sha256::from_hex(std::string_view hex) noexcept {
 
 std::string_view type_name(const Request& r) noexcept {
   static constexpr std::string_view kNames[] = {
-      "Ping", "ListGames", "GetGame", "GetGameFileData", "GetGameFileChunk", "GetChunkMap"};
+      "Ping",        "ListGames",   "GetGame", "GetGameFileData", "GetGameFileChunk",
+      "GetChunkMap", "GetGameFiles"};
   return kNames[r.index()];
 }
 
@@ -128,6 +129,18 @@ std::string encode_request(const Request& request) {
                      {"game_id", r.game_id},
                      {"path", r.path},
                      {"offset", r.offset},
+                     {"length", r.length}};
+      if (r.digest) o["digest"] = r.digest->hex();
+      if (r.spread) o["spread"] = true;
+      return o;
+    }
+    json::object operator()(const GetGameFiles& r) const {
+      json::array paths;
+      paths.reserve(r.paths.size());
+      for (const auto& path : r.paths) paths.emplace_back(path);
+      json::object o{{"type", "GetGameFiles"},
+                     {"game_id", r.game_id},
+                     {"paths", std::move(paths)},
                      {"length", r.length}};
       if (r.digest) o["digest"] = r.digest->hex();
       if (r.spread) o["spread"] = true;
@@ -263,6 +276,20 @@ result<Game> game_from(const Fields& f) {
   return g;
 }
 
+// The optional fields of the file requests: `digest` (a version being downloaded) and
+// `spread` (swarming).
+template <class R>
+result<void> swarm_options(const json::object& obj, const Fields& f, R& r) {
+  if (obj.contains("digest")) {
+    LANSPREAD_TRY(auto d, f.digest("digest"));
+    r.digest = d;
+  }
+  if (obj.contains("spread")) {
+    LANSPREAD_TRY(r.spread, f.boolean("spread"));
+  }
+  return {};
+}
+
 result<Request> request_from(const json::object& obj) {
   Fields f{obj};
   LANSPREAD_TRY(auto type, f.str("type", 64));
@@ -285,13 +312,21 @@ result<Request> request_from(const json::object& obj) {
     LANSPREAD_TRY(r.path, f.str("path", kMaxPathLength));
     LANSPREAD_TRY(r.offset, f.u64("offset"));
     LANSPREAD_TRY(r.length, f.u64("length"));
-    if (obj.contains("digest")) {
-      LANSPREAD_TRY(auto d, f.digest("digest"));
-      r.digest = d;
+    LANSPREAD_TRYV(swarm_options(obj, f, r));
+    return Request{std::move(r)};
+  }
+  if (type == "GetGameFiles") {
+    GetGameFiles r;
+    LANSPREAD_TRY(r.game_id, f.str("game_id", kMaxIdLength));
+    LANSPREAD_TRY(auto paths, f.array("paths", kMaxFilesPerBatch));
+    r.paths.reserve(paths->size());
+    for (const auto& pv : *paths) {
+      if (!pv.is_string()) return errc::wrong_type;
+      if (pv.get_string().size() > kMaxPathLength) return errc::bad_value;
+      r.paths.emplace_back(pv.get_string());
     }
-    if (obj.contains("spread")) {
-      LANSPREAD_TRY(r.spread, f.boolean("spread"));
-    }
+    LANSPREAD_TRY(r.length, f.u64("length"));
+    LANSPREAD_TRYV(swarm_options(obj, f, r));
     return Request{std::move(r)};
   }
   if (type == "GetChunkMap") {
@@ -346,6 +381,10 @@ bool answers(const Request& sent, const Response& response) noexcept {
     }
     bool operator()(const GetGameFileData&) const { return std::holds_alternative<FileData>(resp); }
     bool operator()(const GetGameFileChunk& r) const {
+      const auto* d = std::get_if<FileData>(&resp);
+      return d != nullptr && d->size == r.length;
+    }
+    bool operator()(const GetGameFiles& r) const {
       const auto* d = std::get_if<FileData>(&resp);
       return d != nullptr && d->size == r.length;
     }

@@ -34,6 +34,8 @@ inline constexpr std::size_t kMaxVersionLength = 128;
 inline constexpr std::size_t kMaxPeerIdLength = 128;
 inline constexpr std::size_t kMaxMessageLength = 1024;
 inline constexpr std::size_t kMaxGames = 10'000;
+// Whole small files in one GetGameFiles request (their bytes in all: at most one chunk).
+inline constexpr std::size_t kMaxFilesPerBatch = 256;
 inline constexpr std::size_t kMaxFilesPerGame = 200'000;
 // One file at most (a game's chunk hashes in all are capped too, by kMaxChunkHashesPerGame:
 // in 2 MiB chunks a game holds at most about 1.9 TiB, in 8 MiB chunks 7.6 TiB).

@@ -56,6 +56,18 @@ struct GetGameFileChunk {
   bool spread = false;
   friend bool operator==(const GetGameFileChunk&, const GetGameFileChunk&) = default;
 };
+// Several whole small files at once (protocol revision 3): each a file of one chunk, `length`
+// their sizes in all, at most the manifest's chunk size. Answered with FileData of `length`
+// bytes: the files' bytes one after another, in the order of `paths`. `digest` and `spread`
+// as for GetGameFileChunk.
+struct GetGameFiles {
+  std::string game_id;
+  std::vector<std::string> paths;
+  std::uint64_t length = 0;
+  std::optional<Sha256> digest;
+  bool spread = false;
+  friend bool operator==(const GetGameFiles&, const GetGameFiles&) = default;
+};
 // Which chunks of `version` of `game_id` (the manifest with `digest`) the server, which is
 // downloading it, holds verified.
 struct GetChunkMap {
@@ -65,8 +77,8 @@ struct GetChunkMap {
   friend bool operator==(const GetChunkMap&, const GetChunkMap&) = default;
 };
 
-using Request =
-    std::variant<Ping, ListGames, GetGame, GetGameFileData, GetGameFileChunk, GetChunkMap>;
+using Request = std::variant<Ping, ListGames, GetGame, GetGameFileData, GetGameFileChunk,
+                             GetChunkMap, GetGameFiles>;
 
 // ---- responses ------------------------------------------------------------------------
 

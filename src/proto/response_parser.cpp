@@ -563,6 +563,9 @@ ResponseKinds expected_responses(const Request& sent) noexcept {
     ResponseKinds operator()(const GetGameFileChunk&) const {
       return ResponseKinds::of<FileData, Error>();
     }
+    ResponseKinds operator()(const GetGameFiles&) const {
+      return ResponseKinds::of<FileData, Error>();
+    }
     ResponseKinds operator()(const GetChunkMap&) const {
       return ResponseKinds::of<ChunkMap, Error>();
     }

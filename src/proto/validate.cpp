@@ -135,6 +135,19 @@ result<void> validate_request(const Request& request) noexcept {
       // The file's size is known only to the server; here: non-empty, bounded, no overflow.
       return validate_range(r.offset, r.length, std::numeric_limits<std::uint64_t>::max());
     }
+    result<void> operator()(const GetGameFiles& r) const {
+      if (auto v = validate_game_id(r.game_id); !v) return v;
+      if (r.paths.empty() || r.paths.size() > kMaxFilesPerBatch) return errc::bad_value;
+      std::unordered_set<std::string_view> seen;
+      for (const auto& path : r.paths) {
+        if (auto v = validate_relative_path(path); !v) return v;
+        if (!seen.insert(path).second) return errc::inconsistent;
+      }
+      // Each file at least a byte: their sizes in all at least one per file, and one chunk at
+      // most (the server checks its own manifest's chunk size).
+      if (r.length < r.paths.size() || r.length > kMaxChunkSize) return errc::bad_range;
+      return {};
+    }
     result<void> operator()(const GetChunkMap& r) const {
       if (auto v = validate_game_id(r.game_id); !v) return v;
       return validate_version(r.version);

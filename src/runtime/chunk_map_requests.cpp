@@ -31,8 +31,14 @@ awaitable<std::optional<transfer::ChunkBitmap>> ask_chunk_map(
 }
 
 transfer::ChunkHave Download::State::have_of(const transfer::ChunkBitmap& map) const {
-  transfer::ChunkHave have(global_of.size(), false);
-  for (std::size_t i = 0; i < global_of.size(); ++i) have[i] = map.test(global_of[i]);
+  // A piece is there when each of its chunks is.
+  transfer::ChunkHave have(pieces.size(), false);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    bool all = true;
+    for (std::size_t c = pieces[i].first; all && c < pieces[i].first + pieces[i].count; ++c)
+      all = map.test(global_of[c]);
+    have[i] = all;
+  }
   return have;
 }
 

@@ -27,14 +27,15 @@ struct Ended {
   enum class How { done, failed, local, cancelled } how = How::done;
   FailureKind kind = FailureKind::error;
   std::string detail;
-  boost::system::error_code ec;  // local errors
+  boost::system::error_code ec;                 // local errors
+  std::optional<proto::WireErrorCode> refusal;  // the peer answered with an Error
 };
 
 Ended failed(FailureKind kind, std::string detail) {
-  return {Ended::How::failed, kind, std::move(detail), {}};
+  return {Ended::How::failed, kind, std::move(detail), {}, {}};
 }
 Ended cancelled() {
-  return {Ended::How::cancelled, FailureKind::error, {}, {}};
+  return {Ended::How::cancelled, FailureKind::error, {}, {}, {}};
 }
 
 // Payload bytes from `source`: for the session's progress and the per-peer rates.
@@ -62,9 +63,13 @@ awaitable<std::variant<OpenResponse, Ended>> open(Download::State& st, const std
   if (const auto* e = std::get_if<proto::Error>(&answer->response)) {
     // `busy` to a spread request: this chunk goes to another downloader now; not a failure.
     const auto* chunk = std::get_if<proto::GetGameFileChunk>(&request);
-    if (chunk != nullptr && chunk->spread && e->code == proto::WireErrorCode::busy)
-      co_return failed(FailureKind::declined, e->message);
-    co_return failed(FailureKind::refused, e->message);
+    const auto* files = std::get_if<proto::GetGameFiles>(&request);
+    const bool spread = (chunk != nullptr && chunk->spread) || (files != nullptr && files->spread);
+    Ended out = failed(spread && e->code == proto::WireErrorCode::busy ? FailureKind::declined
+                                                                       : FailureKind::refused,
+                       e->message);
+    out.refusal = e->code;
+    co_return out;
   }
   const auto* data = std::get_if<proto::FileData>(&answer->response);
   if (data == nullptr || data->size != expected) {
@@ -74,26 +79,63 @@ awaitable<std::variant<OpenResponse, Ended>> open(Download::State& st, const std
   co_return std::move(*answer);
 }
 
-awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::RequestId id,
-                             std::string source, std::size_t index) {
-  const ChunkRef c = st->chunks[index];
-  const std::string path = st->job.manifest.files[c.file].path;
-  proto::GetGameFileChunk request{st->job.id, path, c.offset, c.length, std::nullopt, false};
-  // A partial source serves the version it downloads only when asked by its manifest. Every
-  // source is told that we may trade chunks with other downloaders (they are found within a
-  // round trip, so from the first request on), and it may turn us down to spread its uplink
-  // (older peers ignore the field); one that has declined for too long is asked plainly.
-  if (st->partial_sources.contains(source)) request.digest = st->job.digest;
-  request.spread = st->session.may_decline(source);
-  auto opened = co_await open(*st, source, std::move(request), c.length);
+// A piece's bytes as they arrive, over one answer or several: its chunks one after another,
+// each hashed on the way and checked as soon as its last byte is written. Disk pool, under
+// the piece's guard.
+struct PieceWriter {
+  PieceWriter(const Download::State& st, const transfer::Piece& piece) : first(piece.first) {
+    for (std::size_t i = 0; i < piece.count; ++i) {
+      const ChunkRef& c = st.chunks[piece.first + i];
+      parts.push_back(std::make_unique<transfer::ChunkWriter>(c.offset, c.length, c.hash));
+    }
+  }
+  // Writes `bytes` from the current chunk on. The caller never hands more than the piece holds.
+  // chunk_corrupt names the chunk that did not match in `bad`.
+  boost::system::error_code write(const Download::State& st, std::span<const std::uint8_t> bytes) {
+    while (!bytes.empty() && current < parts.size()) {
+      const ChunkRef& c = st.chunks[first + current];
+      transfer::ChunkWriter& w = *parts[current];
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), c.length - w.written()));
+      auto file = st.files->acquire(st.job.manifest.files[c.file].path);
+      if (!file) return file.error();
+      if (auto r = w.write(file->fd(), bytes.first(n)); !r) return r.error();
+      bytes = bytes.subspan(n);
+      if (w.written() == c.length) {
+        if (auto done = w.finish(); !done) {
+          bad = first + current;
+          return done.error();
+        }
+        ++current;
+      }
+    }
+    if (bytes.empty()) return {};
+    bad = kTooMuch;
+    return make_error_code(transfer::errc::chunk_corrupt);
+  }
+  static constexpr std::size_t kTooMuch = static_cast<std::size_t>(-1);
+  std::size_t first;
+  std::vector<std::unique_ptr<transfer::ChunkWriter>> parts;
+  std::size_t current = 0;  // the chunk being written
+  std::size_t bad = 0;
+};
+
+// Sends `request` and writes its answer, `expected` bytes, into the piece from its current
+// chunk on.
+awaitable<Ended> receive(std::shared_ptr<Download::State> st, transfer::RequestId id,
+                         const std::string& source, proto::Request request, std::size_t index,
+                         std::shared_ptr<PieceWriter> writer, std::uint64_t expected) {
+  auto opened = co_await open(*st, source, std::move(request), expected);
   if (auto* e = std::get_if<Ended>(&opened)) co_return std::move(*e);
   auto& answer = std::get<OpenResponse>(opened);
   st->session.bytes_received(id, 0, Clock::now());  // the header: the peer is alive
 
-  auto writer = std::make_shared<transfer::ChunkWriter>(c.offset, c.length, c.hash);
   std::vector<std::uint8_t> buf(st->job.settings.read_block);
   std::vector<std::uint8_t> first = std::move(answer.leftover);
+  if (first.size() > expected)
+    co_return failed(FailureKind::corrupt, "sent more bytes than it announced");
   std::span<const std::uint8_t> pending = first;
+  std::uint64_t got_total = 0;
   count_received(*st, id, source, pending.size());
   for (;;) {
     if (!pending.empty()) {
@@ -102,31 +144,33 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
       // into the disk pool's coroutine, whose entry point would throw on it.
       const auto ec = co_await asio::co_spawn(
           st->job.disk,
-          [st, writer, pending, index, &path]() -> awaitable<boost::system::error_code> {
+          [st, writer, pending, index]() -> awaitable<boost::system::error_code> {
             ChunkGuard& guard = *st->guards[index];
             std::lock_guard lock(guard.mutex);
             if (guard.sealed) co_return make_error_code(transfer::errc::cancelled);
-            auto file = st->files->acquire(path);
-            if (!file) co_return file.error();
-            auto r = writer->write(file->fd(), pending);
-            co_return r ? boost::system::error_code{} : r.error();
+            co_return writer->write(*st, pending);
           },
           asio::bind_cancellation_slot(asio::cancellation_slot(), use_awaitable));
       if (co_await is_cancelled() || ec == transfer::errc::cancelled) co_return cancelled();
-      if (ec == transfer::errc::chunk_corrupt)
-        co_return failed(FailureKind::corrupt, "sent more bytes than the chunk holds");
+      if (ec == transfer::errc::chunk_corrupt && writer->bad == PieceWriter::kTooMuch)
+        co_return failed(FailureKind::corrupt, "sent more bytes than it announced");
+      if (ec == transfer::errc::chunk_corrupt) {
+        const auto& path = st->job.manifest.files[st->chunks[writer->bad].file].path;
+        co_return failed(FailureKind::corrupt, "'" + path + "' did not match its checksum");
+      }
       if (ec) {
         co_return Ended{Ended::How::local, FailureKind::error,
-                        "writing '" + path + "' of '" + st->job.id + "' failed: " + ec.message(),
-                        ec};
+                        "writing the files of '" + st->job.id + "' failed: " + ec.message(), ec,
+                        std::nullopt};
       }
+      got_total += pending.size();
     }
-    if (writer->written() == c.length) break;
-    // A whole block (or the rest of the chunk) before the next disk job: one hand-over to
+    if (got_total == expected) break;
+    // A whole block (or the rest of the answer) before the next disk job: one hand-over to
     // the disk pool and back per block, however the bytes trickle in. Meanwhile the
     // transport keeps receiving, and its flow-control credit goes back as bytes are read.
     const auto want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), c.length - writer->written()));
+        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), expected - got_total));
     std::size_t got = 0;
     while (got < want) {
       auto n = co_await answer.stream.read_some(std::span(buf).subspan(got, want - got));
@@ -136,14 +180,44 @@ awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::Requ
       count_received(*st, id, source, *n);
       got += *n;
     }
-    if (got == 0) break;
+    if (got == 0) {
+      co_return failed(FailureKind::error, "sent " + std::to_string(got_total) + " of " +
+                                               std::to_string(expected) + " bytes");
+    }
     pending = std::span<const std::uint8_t>(buf.data(), got);
   }
-  if (auto done = writer->finish(); !done) {
-    if (done.error() == transfer::errc::chunk_corrupt)
-      co_return failed(FailureKind::corrupt, "data did not match its checksum");
-    co_return failed(FailureKind::error, "sent " + std::to_string(writer->written()) + " of " +
-                                             std::to_string(c.length) + " bytes");
+  co_return Ended{};
+}
+
+awaitable<Ended> fetch_chunk(std::shared_ptr<Download::State> st, transfer::RequestId id,
+                             std::string source, std::size_t index) {
+  const transfer::Piece piece = st->pieces[index];
+  auto writer = std::make_shared<PieceWriter>(*st, piece);
+  // A partial source serves the version it downloads only when asked by its manifest. Every
+  // source is told that we may trade chunks with other downloaders (they are found within a
+  // round trip, so from the first request on), and it may turn us down to spread its uplink
+  // (older peers ignore the field); one that has declined for too long is asked plainly.
+  std::optional<proto::Sha256> digest;
+  if (st->partial_sources.contains(source)) digest = st->job.digest;
+  const bool spread = st->session.may_decline(source);
+  if (piece.count > 1 && !st->single_files.contains(source)) {
+    proto::GetGameFiles request{st->job.id, {}, piece.length, digest, spread};
+    for (std::size_t i = 0; i < piece.count; ++i)
+      request.paths.push_back(st->job.manifest.files[st->chunks[piece.first + i].file].path);
+    Ended e = co_await receive(st, id, source, std::move(request), index, writer, piece.length);
+    if (e.refusal != proto::WireErrorCode::bad_request) co_return e;
+    // An older peer does not know the request: its files one at a time from now on.
+    st->single_files.insert(source);
+  }
+  for (std::size_t i = 0; i < piece.count; ++i) {
+    // File by file (an older peer): only the first may be declined, so that a seeder that
+    // sends one spread chunk to each client at a time cannot cut the piece short.
+    const ChunkRef& c = st->chunks[piece.first + i];
+    proto::GetGameFileChunk request{st->job.id, st->job.manifest.files[c.file].path,
+                                    c.offset,   c.length,
+                                    digest,     spread && i == 0};
+    Ended e = co_await receive(st, id, source, std::move(request), index, writer, c.length);
+    if (e.how != Ended::How::done) co_return e;
   }
   co_return Ended{};
 }
@@ -237,13 +311,14 @@ void Download::State::start_sentinel(const transfer::FetchSentinel& a) {
 void Download::State::seal(const transfer::SealChunk& a) {
   ++busy;
   asio::post(job.disk, [st = shared_from_this(), a]() mutable {
-    const ChunkRef& c = st->chunks[a.chunk];
+    const transfer::Piece& piece = st->pieces[a.chunk];
     bool intact = true;
     {
       ChunkGuard& guard = *st->guards[a.chunk];
       std::lock_guard lock(guard.mutex);
-      if (!guard.sealed && a.recheck) {
-        // Another request wrote into this chunk too: what counts is what is on disk now.
+      for (std::size_t i = 0; intact && !guard.sealed && a.recheck && i < piece.count; ++i) {
+        // Another request wrote into this piece too: what counts is what is on disk now.
+        const ChunkRef& c = st->chunks[piece.first + i];
         auto file = st->files->acquire(st->job.manifest.files[c.file].path);
         auto h = file ? library::hash_range(file->fd(), c.offset, c.length)
                       : boost::system::result<proto::Sha256>(file.error());
@@ -255,7 +330,11 @@ void Download::State::seal(const transfer::SealChunk& a) {
     asio::post(net, [st = std::move(st), id = a.id, chunk = a.chunk, intact] {
       --st->busy;
       // Sealed: its bytes on disk are final, so other peers may have them now.
-      if (intact && st->partial) st->partial->verified.set(st->global_of[chunk]);
+      if (intact && st->partial) {
+        const transfer::Piece& piece = st->pieces[chunk];
+        for (std::size_t i = piece.first; i < piece.first + piece.count; ++i)
+          st->partial->verified.set(st->global_of[i]);
+      }
       st->session.chunk_sealed(id, intact, Clock::now());
       st->flush();
     });

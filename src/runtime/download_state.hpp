@@ -7,6 +7,7 @@
 
 #include "transfer/download_session.hpp"
 #include "transfer/file_cache.hpp"
+#include "transfer/pieces.hpp"
 #include "transfer/sentinel_transaction.hpp"
 #include "transfer/update_staging.hpp"
 
@@ -21,15 +22,9 @@
 
 namespace lanspread::runtime {
 
-// One chunk still to fetch, in the session's numbering.
-struct ChunkRef {
-  std::size_t file;  // index in the manifest
-  std::uint64_t offset;
-  std::uint64_t length;
-  proto::Sha256 hash;
-};
+using transfer::ChunkRef;
 
-// Serialises the writers of one chunk on the disk pool. Once the chunk is sealed, late
+// Serialises the writers of one piece on the disk pool. Once the piece is sealed, late
 // writes (a cancelled end-game copy, a request that stalled and woke up) are dropped, so a
 // verified chunk's bytes on disk stay the verified ones.
 struct ChunkGuard {
@@ -64,11 +59,15 @@ struct Download::State : std::enable_shared_from_this<Download::State> {
   // Served to other peers once the local check is done (network thread only); reset when
   // the download ends or an update's files are about to move.
   std::shared_ptr<PartialGame> partial;
-  std::vector<std::uint64_t> global_of;  // per chunk of the session: its manifest-wide number
+  std::vector<std::uint64_t> global_of;  // per entry of `chunks`: its manifest-wide number
+  // Sources that do not know GetGameFiles (older peers): asked for one file at a time.
+  std::set<std::string> single_files;
 
-  // Set once the local check is done, then only read (also on the disk pool).
+  // Set once the local check is done, then only read (also on the disk pool). The session
+  // numbers pieces; each piece is a run of `chunks`.
   std::vector<ChunkRef> chunks;
-  std::vector<std::unique_ptr<ChunkGuard>> guards;
+  std::vector<transfer::Piece> pieces;
+  std::vector<std::unique_ptr<ChunkGuard>> guards;  // per piece
   std::shared_ptr<transfer::FileCache> files;
   std::optional<transfer::SentinelTransaction> sentinel;  // a download written in place
   std::optional<transfer::StagingArea> staging;           // an update: chunks go there

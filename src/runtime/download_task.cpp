@@ -297,9 +297,10 @@ awaitable<DownloadOutcome> Download::run() {
         st->flush();
         return;
       }
+      st->pieces = transfer::group_pieces(st->job.manifest, p.chunks);
       std::vector<std::uint64_t> sizes;
-      for (const auto& c : p.chunks) {
-        sizes.push_back(c.length);
+      for (const auto& piece : st->pieces) {
+        sizes.push_back(piece.length);
         st->guards.push_back(std::make_unique<ChunkGuard>());
       }
       st->offer_verified(p.chunks);

@@ -1,5 +1,6 @@
 #include "runtime/game_server.hpp"
 
+#include "library/hasher.hpp"
 #include "proto/codec.hpp"
 #include "proto/frame.hpp"
 #include "proto/layout.hpp"
@@ -32,6 +33,12 @@ using asio::use_awaitable;
 constexpr std::uint64_t kResetBadRequest = 0x20;
 
 proto::Error error(proto::WireErrorCode code, std::string message) {
+  // A message naming a path may run past what a client accepts: cut at a character's start.
+  if (message.size() > proto::kMaxMessageLength) {
+    std::size_t cut = proto::kMaxMessageLength;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message.resize(cut);
+  }
   return proto::Error{code, std::move(message)};
 }
 
@@ -63,6 +70,15 @@ namespace {
 std::string spread_key_of(const proto::GetGameFileChunk& r, const std::string& version) {
   return r.game_id + '\0' + version + '\0' + r.path + '\0' + std::to_string(r.offset) + '\0' +
          std::to_string(r.length);
+}
+// A batch of whole files by the digest of its paths (at most 64 KiB of them; a chunk's key
+// never reads "files").
+std::string spread_key_of(const proto::GetGameFiles& r, const std::string& version) {
+  std::string paths;
+  for (const auto& p : r.paths) (paths += p) += '\0';
+  const auto digest =
+      library::sha256({reinterpret_cast<const std::uint8_t*>(paths.data()), paths.size()});
+  return r.game_id + '\0' + version + "\0files\0" + digest.hex() + '\0' + std::to_string(r.length);
 }
 }  // namespace
 
@@ -118,10 +134,11 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
   };
 
   std::optional<proto::Response> answer;
-  std::shared_ptr<const PartialGame> partial;  // keeps `file` alive while it is sent
+  std::shared_ptr<const PartialGame> partial;  // keeps the files alive while they are sent
   std::filesystem::path partial_root;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
+  std::vector<Segment> batch;             // GetGameFiles: the files, in order
   std::optional<std::string> spread_key;  // a spread chunk request that passed every check
   bool spread_distinct = false;           // of the downloaded version: spread distinct chunks
   std::visit(
@@ -140,6 +157,52 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
           } else {
             answer = error(proto::WireErrorCode::not_found,
                            "no download of '" + r.game_id + "' " + r.version + " here");
+          }
+        } else if constexpr (std::is_same_v<T, proto::GetGameFiles>) {
+          // Whole files of one chunk each, of the downloaded version or (by digest) of the
+          // version downloaded here, held verified; their sizes in all must be `length`.
+          const proto::Game* manifest = nullptr;
+          if (r.digest) {
+            partial = find_partial(partials(), r.game_id, *r.digest);
+            if (partial) manifest = partial->manifest.get();
+          } else if (find_game(r.game_id)) {
+            manifest = &*game->manifest;
+          }
+          if (manifest == nullptr) {
+            answer = error(proto::WireErrorCode::not_found,
+                           "no " + std::string(r.digest ? "download of '" : "downloaded game '") +
+                               r.game_id + "' here");
+            return;
+          }
+          std::uint64_t total = 0;  // at most 256 files of at most 64 MiB: no overflow
+          batch.reserve(r.paths.size());
+          for (const auto& path : r.paths) {
+            std::filesystem::path root;
+            const proto::GameFileDescription* f = nullptr;
+            if (partial) {
+              f = partial->servable_whole(path, root);
+            } else {
+              f = lookup(lib, *game, path);
+              root = game->root;
+            }
+            if (f == nullptr || f->is_dir || f->chunk_hashes.size() != 1) {
+              answer = error(proto::WireErrorCode::not_found,
+                             "no " + std::string(partial ? "verified " : "") +
+                                 "file of one chunk '" + path + "' in '" + r.game_id + "' here");
+              return;
+            }
+            total += f->size;
+            batch.push_back({std::move(root), f, 0, f->size});
+          }
+          if (total != r.length || total > manifest->chunk_size) {
+            answer = error(proto::WireErrorCode::bad_request,
+                           "the files hold " + std::to_string(total) + " bytes, not " +
+                               std::to_string(r.length) + ", or more than one chunk");
+            return;
+          }
+          if (r.spread) {
+            spread_key = spread_key_of(r, partial ? r.digest->hex() : manifest->version);
+            spread_distinct = !partial;
           }
         } else if constexpr (std::is_same_v<T, proto::GetGame>) {
           if (find_game(r.id)) {
@@ -223,9 +286,9 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
     (void)stream.finish();
     co_return;
   }
+  if (batch.empty()) batch.push_back({partial ? partial_root : game->root, file, offset, length});
   if (ticket == 0) {
-    co_await send_file(stream, owner, client, partial ? partial_root : game->root, *file, offset,
-                       length);
+    co_await send_files(stream, owner, client, batch);
     co_return;
   }
   // The upload counts until it ends, however it ends (a cancelled coroutine included).
@@ -235,8 +298,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
     bool whole = false;
     ~Counted() { ledger.finished(ticket, whole, std::chrono::steady_clock::now()); }
   } counted{spread_, ticket};
-  counted.whole = co_await send_file(stream, owner, client, partial ? partial_root : game->root,
-                                     *file, offset, length);
+  counted.whole = co_await send_files(stream, owner, client, batch);
 }
 
 std::vector<std::shared_ptr<const PartialGame>> GameServer::partials() const {
@@ -319,11 +381,11 @@ awaitable<int> GameServer::take_file(const void* owner, const std::string& key,
   }
 }
 
-awaitable<bool> GameServer::send_file(transport::Stream& stream, const void* owner,
-                                      const std::string& client, std::filesystem::path root,
-                                      const proto::GameFileDescription& file, std::uint64_t offset,
-                                      std::uint64_t length) {
-  const std::string rel = file.path;
+awaitable<bool> GameServer::send_files(transport::Stream& stream, const void* owner,
+                                       const std::string& client,
+                                       const std::vector<Segment>& segments) {
+  std::uint64_t total = 0;
+  for (const auto& seg : segments) total += seg.length;
   const auto want = [&](std::uint64_t left) {
     return static_cast<std::size_t>(std::min<std::uint64_t>(config_.read_block, left));
   };
@@ -331,58 +393,68 @@ awaitable<bool> GameServer::send_file(transport::Stream& stream, const void* own
   // and one still waiting can be asked of another peer without crossing the network twice.
   stream.set_sequential();
   // Nothing is opened or read before the stream has room to send it.
-  auto room = co_await stream.reserve(std::max<std::size_t>(want(length), 64));
+  auto room = co_await stream.reserve(std::max<std::size_t>(want(segments.front().length), 64));
   if (!room) co_return false;
-  const std::string key = root.string() + '\0' + rel + '\0' + std::to_string(file.size);
-  const int fd = co_await take_file(owner, key, root, rel, file.size);
-  if (fd < 0) {
-    ++stats_.refused;
-    const auto code = fd == -2 ? proto::WireErrorCode::not_found : proto::WireErrorCode::internal;
-    co_await send_response(stream,
-                           error(code, fd == -2   ? "'" + rel + "' changed since the last scan"
-                                       : fd == -3 ? "too many files open; try again"
-                                                  : "cannot open '" + rel + "'"));
-    (void)stream.finish();
-    co_return false;
-  }
-  struct Release {
-    OpenFileCache& files;
-    const void* owner;
-    const std::string& key;
-    ~Release() { files.put(owner, key); }
-  } release{files_, owner, key};
-  if (!co_await send_response(stream, proto::FileData{length})) co_return false;
-
-  std::uint64_t done = 0;
-  while (done < length) {
-    // Read only as much as the stream may queue now (waits for room, with the transport's
-    // send-stall deadline), so unsent bytes never pile up here.
-    room = co_await stream.reserve(want(length - done));
-    if (!room) co_return false;
-    // Allocated per read and freed once queued: a stream waiting for room holds no buffer.
-    const std::size_t size = *room;
-    const auto block = std::make_unique_for_overwrite<std::uint8_t[]>(size);
-    const std::uint64_t at = offset + done;
-    const ssize_t n = co_await asio::co_spawn(
-        disk_,
-        [fd, data = block.get(), size, at]() -> awaitable<ssize_t> {
-          ssize_t r;
-          do {
-            r = ::pread(fd, data, size, static_cast<off_t>(at));
-          } while (r < 0 && errno == EINTR);
-          co_return r;
-        },
-        use_awaitable);
-    if (n <= 0) {
-      // The file shrank or failed under us: the client must not take a short answer.
-      stream.reset(kResetBadRequest);
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const Segment& seg = segments[i];
+    const std::string& rel = seg.file->path;
+    const std::string key = seg.root.string() + '\0' + rel + '\0' + std::to_string(seg.file->size);
+    const int fd = co_await take_file(owner, key, seg.root, rel, seg.file->size);
+    if (fd < 0) {
+      ++stats_.refused;
+      if (i > 0) {
+        // The header went out already: the client must not take a short answer.
+        stream.reset(kResetBadRequest);
+        co_return false;
+      }
+      const auto code = fd == -2 ? proto::WireErrorCode::not_found : proto::WireErrorCode::internal;
+      co_await send_response(stream,
+                             error(code, fd == -2   ? "'" + rel + "' changed since the last scan"
+                                         : fd == -3 ? "too many files open; try again"
+                                                    : "cannot open '" + rel + "'"));
+      (void)stream.finish();
       co_return false;
     }
-    if (!co_await stream.write({block.get(), static_cast<std::size_t>(n)})) co_return false;
-    done += static_cast<std::uint64_t>(n);
-    stats_.bytes_sent += static_cast<std::uint64_t>(n);
-    if (config_.traffic) {
-      config_.traffic->add_sent(client, static_cast<std::uint64_t>(n), TrafficMeter::Clock::now());
+    struct Release {
+      OpenFileCache& files;
+      const void* owner;
+      const std::string& key;
+      ~Release() { files.put(owner, key); }
+    } release{files_, owner, key};
+    if (i == 0 && !co_await send_response(stream, proto::FileData{total})) co_return false;
+
+    std::uint64_t done = 0;
+    while (done < seg.length) {
+      // Read only as much as the stream may queue now (waits for room, with the transport's
+      // send-stall deadline), so unsent bytes never pile up here.
+      room = co_await stream.reserve(want(seg.length - done));
+      if (!room) co_return false;
+      // Allocated per read and freed once queued: a stream waiting for room holds no buffer.
+      const std::size_t size = *room;
+      const auto block = std::make_unique_for_overwrite<std::uint8_t[]>(size);
+      const std::uint64_t at = seg.offset + done;
+      const ssize_t n = co_await asio::co_spawn(
+          disk_,
+          [fd, data = block.get(), size, at]() -> awaitable<ssize_t> {
+            ssize_t r;
+            do {
+              r = ::pread(fd, data, size, static_cast<off_t>(at));
+            } while (r < 0 && errno == EINTR);
+            co_return r;
+          },
+          use_awaitable);
+      if (n <= 0) {
+        // The file shrank or failed under us: the client must not take a short answer.
+        stream.reset(kResetBadRequest);
+        co_return false;
+      }
+      if (!co_await stream.write({block.get(), static_cast<std::size_t>(n)})) co_return false;
+      done += static_cast<std::uint64_t>(n);
+      stats_.bytes_sent += static_cast<std::uint64_t>(n);
+      if (config_.traffic) {
+        config_.traffic->add_sent(client, static_cast<std::uint64_t>(n),
+                                  TrafficMeter::Clock::now());
+      }
     }
   }
   (void)stream.finish();

@@ -90,11 +90,18 @@ class GameServer : public std::enable_shared_from_this<GameServer> {
   static std::vector<proto::GameSummary> with_partials(
       std::vector<proto::GameSummary> games,
       const std::vector<std::shared_ptr<const PartialGame>>& all);
-  // True when every byte was queued to the stream.
-  asio::awaitable<bool> send_file(transport::Stream& stream, const void* owner,
-                                  const std::string& client, std::filesystem::path root,
-                                  const proto::GameFileDescription& file, std::uint64_t offset,
-                                  std::uint64_t length);
+  // A range of a served file, from the directory it lives under.
+  struct Segment {
+    std::filesystem::path root;
+    const proto::GameFileDescription* file = nullptr;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+  };
+  // One FileData answer carrying the segments one after another (a chunk, a whole file, or
+  // the files of a GetGameFiles). True when every byte was queued to the stream. A file that
+  // cannot be opened is answered with an Error when it is the first, else the stream is reset.
+  asio::awaitable<bool> send_files(transport::Stream& stream, const void* owner,
+                                   const std::string& client, const std::vector<Segment>& segments);
   // A descriptor of the file from the cache (opened on the disk pool if needed), -1 if it
   // cannot be opened, -2 if it changed since the scan, -3 if none was free in time.
   asio::awaitable<int> take_file(const void* owner, const std::string& key,

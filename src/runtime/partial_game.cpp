@@ -32,6 +32,15 @@ const proto::GameFileDescription* PartialGame::servable(std::string_view path, s
   return &f;
 }
 
+const proto::GameFileDescription* PartialGame::servable_whole(std::string_view path,
+                                                              std::filesystem::path& root) const {
+  auto it = paths_.find(path);
+  if (it == paths_.end()) return nullptr;
+  const auto& f = manifest->files[it->second];
+  if (f.is_dir || f.chunk_hashes.size() != 1) return nullptr;
+  return servable(path, 0, f.size, root);
+}
+
 proto::ChunkMap PartialGame::chunk_map() const {
   return proto::ChunkMap{id, manifest->version, digest, verified.size(), verified.bytes()};
 }

@@ -26,6 +26,9 @@ struct PartialGame {
   const proto::GameFileDescription* servable(std::string_view path, std::uint64_t offset,
                                              std::uint64_t length,
                                              std::filesystem::path& root) const;
+  // The file a GetGameFiles names, if it is a file of one chunk held verified.
+  const proto::GameFileDescription* servable_whole(std::string_view path,
+                                                   std::filesystem::path& root) const;
   proto::ChunkMap chunk_map() const;
 
   std::string id;

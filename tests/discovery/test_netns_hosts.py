@@ -35,7 +35,7 @@ class ThreeHosts(harness.TestCase):
                 measured(f"{n} saw {other} after start", got[0] - self.start)
                 peer = got[1]["event"]["peer"]
                 self.assertIn(f"198.18.20.{list(self.ns).index(other) + 1}", peer["addresses"])
-                self.assertEqual(peer["txt"]["v"], "2")
+                self.assertEqual(peer["txt"]["v"], "3")
 
     def test_hosts_see_each_other_within_three_seconds(self):
         """Guards against peers on one LAN not finding each other promptly (or at all)."""

@@ -31,7 +31,7 @@ class ZeroconfInterop(harness.TestCase):
         info = got[1]
         self.assertEqual(info["name"], "ours-ours-000._lanspread._udp.local.")
         self.assertEqual(info["port"], 47123)
-        self.assertEqual(info["txt"], {"v": "2", "id": "ours-0000abcd", "rev": "42",
+        self.assertEqual(info["txt"], {"v": "3", "id": "ours-0000abcd", "rev": "42",
                                        "extra": "1"})
         self.assertIn("198.18.50.1", info["addresses"])
         self.assertEqual(info["server"], "ours-ours-000.local.")

@@ -108,16 +108,42 @@ class HostileAnswers(harness.TestCase):
         harness.make_game(games, "xonotic", "0.8.6", {"data/a.pk3": 3 * harness.CHUNK + 17,
                                                       "readme.txt": 100})
         self.hostile(seed, "--games", games)
-        d = self.serve(leech)
+        self.download_and_compare(self.serve(leech), games,
+                                  ("data/a.pk3", "readme.txt", "version.ini"))
+
+    def download_and_compare(self, d, games, names):
+        """Daemon `d` downloads xonotic once it sees it; each of `names` must then hold the
+        same bytes as in `games`."""
         self.assertIsNotNone(d.api.wait_until(
             lambda b: game(b, "xonotic")["available"], 30, path="/api/v1/games"))
         events = d.api.event_stream()
         self.assertEqual(d.api.post("/api/v1/games/xonotic/download").status, 202)
         end = events.of_type("operation_finished", "operation_failed", timeout=60, kind="download")
         self.assertEqual(end and end["type"], "operation_finished", end)
-        for name in ("data/a.pk3", "readme.txt", "version.ini"):
+        for name in names:
             self.assertEqual(harness.sha256_file(os.path.join(games, "xonotic", name)),
                              harness.sha256_file(os.path.join(d.games, "xonotic", name)), name)
+
+    def test_an_older_peer_gets_small_files_one_at_a_time(self):
+        """Guards against a download from a peer of protocol revision 2 failing or stalling on
+        a game of many small files: that peer refuses GetGameFiles as an unknown request, and
+        the downloader then asks it for each file on its own, the whole game arriving byte
+        for byte after a few refused batches."""
+        lan = self.lan()
+        seed, leech = lan.host("seed"), lan.host("leech")
+        games = self.work.sub("seed", "games")
+        files = {f"maps/m{i:03}.cfg": harness.deterministic_bytes(1 + i * 97, i)
+                 for i in range(300)}
+        harness.make_game(games, "xonotic", "0.8.6", files)
+        proc, _ = self.hostile(seed, "--games", games)
+        d = self.serve(leech)
+        self.download_and_compare(d, games, [*files, "version.ini"])
+        batches = requests(proc, "GetGameFiles", d.peer_id)
+        singles = requests(proc, "GetGameFileChunk", d.peer_id)
+        harness.measured("GetGameFiles asked of a revision-2 peer", batches, "")
+        self.assertGreaterEqual(batches, 1, "the downloader never asked for files in a batch")
+        self.assertLessEqual(batches, 4, "the downloader kept asking a peer that refused batches")
+        self.assertGreaterEqual(singles, len(files))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Swarming between real `lanspread serve` daemons on hosts in network namespaces: one seeder
-on a 100 Mbit/s link and eight downloaders at once, which trade the chunks they have verified;
-one of them has its verified chunks corrupted on disk behind its back. Driven and observed
+on a 100 Mbit/s link and eight downloaders at once, which trade the chunks they have verified
+(the small files among them several at once); one of them has its verified chunks and small
+files corrupted on disk behind its back. Driven and observed
 through each daemon's HTTP API. Usage: test_swarm_netns.py --tool <lanspread binary>"""
 import os
 import sys
@@ -13,6 +14,8 @@ from harness import CHUNK  # noqa: E402
 IGNORE = (".lanspread*", "local", ".local.*")  # the downloaders install what they fetched
 PAKS = ("data/a.pak", "data/b.pak")
 CHUNKS = 80  # per pak: 320 MiB in all
+# 400 small files of 20,000 bytes: fetched about a hundred at once (GetGameFiles).
+SMALL = {f"maps/m{i:03}.bsp": 20_000 for i in range(400)}
 
 
 def game(body, gid="openarena"):
@@ -41,6 +44,21 @@ def corrupt_written_chunks(path):
         pass
 
 
+def corrupt_written_files(root):
+    """The same for the small files: each that holds data gets its first 4 KiB flipped."""
+    for rel in SMALL:
+        try:
+            with open(os.path.join(root, rel), "r+b") as f:
+                head = f.read(4096)
+                if len(head) < 4096 or head.count(0) == len(head) \
+                        or head.startswith(b"\xde\xad\xbe\xef"):
+                    continue
+                f.seek(0)
+                f.write(b"\xde\xad\xbe\xef" * 1024)
+        except FileNotFoundError:
+            pass
+
+
 class Swarm(harness.TestCase):
     def test_eight_downloaders_trade_chunks_and_spare_the_seeder(self):
         """Guards against the seeder uploading one copy per downloader at a LAN party (eight
@@ -51,7 +69,8 @@ class Swarm(harness.TestCase):
         lan = self.lan()
         seed_host = lan.host("seed", rate="100mbit")
         harness.make_game(self.work.sub("seed", "games"), "openarena", "1",
-                          {**{p: CHUNKS * CHUNK for p in PAKS}, "data/small.cfg": "seta name x\n"})
+                          {**{p: CHUNKS * CHUNK for p in PAKS}, **SMALL,
+                           "data/small.cfg": "seta name x\n"})
         seeder = self.serve(seed_host)
         source = os.path.join(seeder.games, "openarena")
 
@@ -66,6 +85,7 @@ class Swarm(harness.TestCase):
             if ends[0] is None:
                 for path in bad:
                     corrupt_written_chunks(path)
+                corrupt_written_files(os.path.join(downloaders[0].games, "openarena"))
 
         ends, took, _ = harness.download_all(downloaders, "openarena", 400, while_waiting=spoil)
         uploaded = seed_host.tx_bytes() - sent_before
@@ -74,7 +94,7 @@ class Swarm(harness.TestCase):
             self.assertEqual(e and e["type"], "operation_finished", f"{d.name}: {e}")
         for d in downloaders[1:]:
             harness.assert_same_tree(source, os.path.join(d.games, "openarena"), IGNORE)
-        size = len(PAKS) * CHUNKS * CHUNK + len("seta name x\n")
+        size = len(PAKS) * CHUNKS * CHUNK + sum(SMALL.values()) + len("seta name x\n")
         harness.measured("eight downloaders with swarming, the last to finish", max(took))
         harness.measured("copies the seeder uploaded for eight downloaders",
                          f"{uploaded / size:.2f}", "copies")

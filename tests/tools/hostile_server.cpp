@@ -11,6 +11,9 @@
 //   --stall-after-header    for file and chunk requests send the FileData frame, then
 //                           nothing; the stream and the connection stay open
 //
+// It speaks protocol revision 2: GetGameFiles (several small files at once, revision 3) is
+// refused as an unknown request, the way a peer of that revision answers it.
+//
 // Every request is printed as one JSON line on stdout, {"request": "ListGames", "from":
 // "<peer id of the asker>", "t": <unix ms>}, so a test can count them. Stops on SIGINT/SIGTERM.
 #include "discovery/discovery_service.hpp"
@@ -175,6 +178,11 @@ awaitable<void> handle(Server& srv, transport::Stream s, std::string peer_id, st
     co_await send_file_part(srv, s, whole->game_id, whole->path, 0, std::nullopt);
   } else if (const auto* chunk = std::get_if<proto::GetGameFileChunk>(&*request)) {
     co_await send_file_part(srv, s, chunk->game_id, chunk->path, chunk->offset, chunk->length);
+  } else if (std::holds_alternative<proto::GetGameFiles>(*request)) {
+    co_await send_response(
+        s,
+        proto::Error{proto::WireErrorCode::bad_request,
+                     "request refused: " + make_error_code(proto::errc::unknown_type).message()});
   }
   (void)s.finish();
 }

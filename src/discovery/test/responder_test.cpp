@@ -97,7 +97,7 @@ TEST(Responder, AnswersPtrWithAdditionalsOfTheAskingInterface) {
   auto* txt = find_rdata<dns::TxtData>(a->additionals);
   ASSERT_NE(txt, nullptr);
   auto keys = parse_txt(*txt);
-  EXPECT_EQ(keys["v"], "2");
+  EXPECT_EQ(keys["v"], "3");
   EXPECT_EQ(keys["id"], "3f9a2c1b7d");
   EXPECT_EQ(keys["rev"], "7");
   EXPECT_EQ(keys["os"], "linux");

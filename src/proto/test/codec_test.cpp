@@ -25,7 +25,9 @@ TEST(Codec, EveryRequestRoundTrips) {
       GetGameFileChunk{"xonotic", "data/a.pk3", 8 * kMiB, 8 * kMiB, {}, false},
       GetGameFileChunk{"xonotic", "data/a.pk3", 0, 10, digest(0x5a), false},
       GetGameFileChunk{"xonotic", "data/a.pk3", 0, 10, {}, true},
-      GetChunkMap{"xonotic", "0.8.6", digest(0x5a)}};
+      GetChunkMap{"xonotic", "0.8.6", digest(0x5a)},
+      GetGameFiles{"xonotic", {"data/a.cfg", "data/b.cfg"}, 2048, {}, false},
+      GetGameFiles{"xonotic", {"a"}, 1, digest(0x5a), true}};
   for (const auto& r : requests) {
     auto decoded = decode_request(encode_request(r));
     ASSERT_TRUE(decoded) << type_name(r) << ": " << decoded.error().message();
@@ -105,6 +107,13 @@ TEST(Codec, HostileRequestsAreRefusedWithAReason) {
        errc::bad_range},
       {R"({"type":"GetGameFileChunk","game_id":"x","path":"a","offset":0,"length":0})",
        errc::bad_range},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":[],"length":1})", errc::bad_value},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":["a","a"],"length":2})", errc::inconsistent},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":["a","../b"],"length":2})", errc::bad_path},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":["a",1],"length":2})", errc::wrong_type},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":["a","b"],"length":1})", errc::bad_range},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":["a"],"length":67108865})", errc::bad_range},
+      {R"({"type":"GetGameFiles","game_id":"x","paths":"a","length":1})", errc::wrong_type},
       {R"({"type":"Ping","x":[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]})", errc::bad_json},
       {"{\"type\":\"GetGame\",\"id\":\"\xff\"}", errc::bad_json},
   };
@@ -140,6 +149,25 @@ TEST(Codec, ResponseMustAnswerTheRequest) {
             errc::unexpected_response);
   EXPECT_TRUE(decode_response_to(chunk, encode_response(FileData{100})));
   EXPECT_TRUE(decode_response_to(chunk, encode_response(Error{WireErrorCode::busy, "later"})));
+  // Several files: the answer announces exactly the bytes asked for.
+  const Request files = GetGameFiles{"xonotic", {"a", "b"}, 300, {}, false};
+  EXPECT_TRUE(decode_response_to(files, encode_response(FileData{300})));
+  EXPECT_EQ(decode_response_to(files, encode_response(FileData{299})).error(),
+            errc::unexpected_response);
+  EXPECT_EQ(decode_response_to(files, game_json).error(), errc::unexpected_response);
+}
+
+// Guards against a batch request a server would refuse for its size: 257 paths are too many
+// for one request, 256 are not.
+TEST(Codec, GetGameFilesIsBoundedInFiles) {
+  GetGameFiles r{"x", {}, kMaxFilesPerBatch + 1, {}, false};
+  for (std::size_t i = 0; i <= kMaxFilesPerBatch; ++i) r.paths.push_back("f" + std::to_string(i));
+  auto over = decode_request(encode_request(r));
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error(), errc::too_many);
+  r.paths.pop_back();
+  r.length = kMaxFilesPerBatch;
+  EXPECT_TRUE(decode_request(encode_request(r)));
 }
 
 // Guards against an unknown error code from a newer peer being dropped as garbage.

@@ -144,6 +144,21 @@ class GameServerTest : public ::testing::Test {
     EXPECT_TRUE(done) << "timed out";
   }
 
+  // Offers `alpha`'s files as `beta` at `version` (alpha's by default), a version being
+  // downloaded here with nothing verified yet.
+  std::shared_ptr<PartialGame> offer_beta(GameServer& server,
+                                          std::optional<std::string> version = std::nullopt) {
+    auto manifest = std::make_shared<proto::Game>(*lib_->find("alpha")->manifest);
+    manifest->id = "beta";
+    if (version) manifest->version = *version;
+    auto partial = std::make_shared<PartialGame>(
+        "beta", manifest_digest(*manifest), manifest,
+        std::vector<fs::path>(manifest->files.size(), games_.path() / "alpha"));
+    server.set_partial_games(
+        [partial] { return std::vector<std::shared_ptr<const PartialGame>>{partial}; });
+    return partial;
+  }
+
   testing::TempDir games_;
   testing::TempDir outside_;
   library::Catalog catalog_;
@@ -193,18 +208,12 @@ TEST_F(GameServerTest, ServesPingListManifestAndBytes) {
 // manifest digest, and only whole chunks the map has are served, by that digest.
 TEST_F(GameServerTest, ServesOnlyVerifiedChunksOfAPartialGame) {
   run([&](GameServer& server, std::shared_ptr<transport::Connection> c) -> awaitable<void> {
-    auto manifest = std::make_shared<proto::Game>(*lib_->find("alpha")->manifest);
-    manifest->id = "beta";
-    manifest->version = "6";
+    auto partial = offer_beta(server, "6");
+    const auto& manifest = partial->manifest;
+    const proto::Sha256 digest = partial->digest;
     std::size_t big = 0;
     while (manifest->files[big].path != "data/big.bin") ++big;
-    proto::Sha256 digest = manifest_digest(*manifest);
-    auto partial = std::make_shared<PartialGame>(
-        "beta", digest, manifest,
-        std::vector<fs::path>(manifest->files.size(), games_.path() / "alpha"));
     partial->verified.set(partial->numbering.index(big, 65536));  // chunk 1 of big.bin
-    server.set_partial_games(
-        [partial] { return std::vector<std::shared_ptr<const PartialGame>>{partial}; });
 
     auto games = co_await ask(c, proto::ListGames{});
     EXPECT_TRUE(games.response);
@@ -246,6 +255,56 @@ TEST_F(GameServerTest, ServesOnlyVerifiedChunksOfAPartialGame) {
   });
 }
 
+// Guards against a batch of small files that arrives out of order, mixes in a file larger
+// than a chunk, or gives a downloader's unverified files: GetGameFiles answers the files'
+// bytes one after another in the order asked, and refuses anything else before any byte.
+TEST_F(GameServerTest, ServesWholeSmallFilesInOneAnswer) {
+  run([&](GameServer& server, std::shared_ptr<transport::Connection> c) -> awaitable<void> {
+    using W = proto::WireErrorCode;
+    auto served =
+        co_await ask(c, proto::GetGameFiles{"alpha", {"version.ini", "small.txt"}, 7, {}, false});
+    EXPECT_FALSE(served.error) << served.error.message();
+    EXPECT_EQ(std::string(served.bytes.begin(), served.bytes.end()), "5\nhello");
+    auto code = [&](proto::Request r) -> awaitable<std::optional<W>> {
+      auto reply = co_await ask(c, r);
+      if (!reply.response || !std::holds_alternative<proto::Error>(*reply.response))
+        co_return std::nullopt;
+      co_return std::get<proto::Error>(*reply.response).code;
+    };
+    // A file of several chunks, a file not in the game, the wrong length, a game not here.
+    const std::uint64_t big = payload_.size();
+    EXPECT_EQ(co_await code(
+                  proto::GetGameFiles{"alpha", {"small.txt", "data/big.bin"}, 5 + big, {}, false}),
+              W::not_found);
+    EXPECT_EQ(
+        co_await code(proto::GetGameFiles{"alpha", {"small.txt", "local/save.dat"}, 9, {}, false}),
+        W::bad_request);  // not a payload path at all
+    EXPECT_EQ(co_await code(proto::GetGameFiles{"alpha", {"small.txt", "nope.txt"}, 6, {}, false}),
+              W::not_found);
+    EXPECT_EQ(
+        co_await code(proto::GetGameFiles{"alpha", {"small.txt", "version.ini"}, 8, {}, false}),
+        W::bad_request);
+    EXPECT_EQ(co_await code(proto::GetGameFiles{"beta", {"small.txt"}, 5, {}, false}),
+              W::not_found);
+    // A refusal naming a long path still fits what a client accepts as an answer.
+    const std::string long_path = std::string(250, 'd') + "/" + std::string(250, 'e') + "/" +
+                                  std::string(250, 'f') + "/" + std::string(250, 'g');
+    EXPECT_EQ(co_await code(proto::GetGameFiles{"alpha", {long_path}, 5, {}, false}), W::not_found);
+
+    // A version being downloaded here: only files whose chunk is verified, by its digest.
+    auto partial = offer_beta(server);
+    const proto::Sha256 digest = partial->digest;
+    for (std::size_t i = 0; i < partial->manifest->files.size(); ++i)
+      if (partial->manifest->files[i].path == "small.txt")
+        partial->verified.set(partial->numbering.index(i, 0));
+    auto held = co_await ask(c, proto::GetGameFiles{"beta", {"small.txt"}, 5, digest, false});
+    EXPECT_EQ(std::string(held.bytes.begin(), held.bytes.end()), "hello");
+    EXPECT_EQ(
+        co_await code(proto::GetGameFiles{"beta", {"small.txt", "version.ini"}, 7, digest, false}),
+        W::not_found);  // version.ini is not verified there
+  });
+}
+
 // Guards against a server that cannot spread its uplink, or that turns away older clients:
 // a chunk request marked `spread` is answered `busy` when the server has no turn free for it
 // (here: none at all), the same request without `spread` is served, and a client that asks
@@ -262,15 +321,15 @@ TEST_F(GameServerTest, SpreadRequestsMayBeDeclinedOthersAreServed) {
         auto served =
             co_await ask(c, proto::GetGameFileChunk{"alpha", "small.txt", 0, 5, {}, false});
         EXPECT_EQ(std::string(served.bytes.begin(), served.bytes.end()), "hello");
+        // A batch of small files is one upload too.
+        auto busy_files = co_await ask(c, proto::GetGameFiles{"alpha", {"small.txt"}, 5, {}, true});
+        EXPECT_TRUE(
+            busy_files.response && std::holds_alternative<proto::Error>(*busy_files.response) &&
+            std::get<proto::Error>(*busy_files.response).code == proto::WireErrorCode::busy);
 
-        auto manifest = std::make_shared<proto::Game>(*lib_->find("alpha")->manifest);
-        manifest->id = "beta";
-        const proto::Sha256 digest = manifest_digest(*manifest);
-        auto partial = std::make_shared<PartialGame>(
-            "beta", digest, manifest,
-            std::vector<fs::path>(manifest->files.size(), games_.path() / "alpha"));
-        server.set_partial_games(
-            [partial] { return std::vector<std::shared_ptr<const PartialGame>>{partial}; });
+        auto partial = offer_beta(server);
+        const auto& manifest = partial->manifest;
+        const proto::Sha256 digest = partial->digest;
         server.on_map_asked([&](const std::string& client, const PartialGame& offer) {
           if (offer.id == "beta") asked.push_back(client);
         });
