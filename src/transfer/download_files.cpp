@@ -55,6 +55,25 @@ result<UniqueFd> open_dir(const fs::path& root, std::span<const std::string> par
   return std::move(*sub);
 }
 
+// Whether nothing is at `root/parts...` yet: no such entry, or a directory on the way is
+// missing. Anything else (an error, a symlink on the way) says false, so the caller's own
+// open reports it.
+bool absent(const fs::path& root, const std::vector<std::string>& parts) {
+  auto top = sys::open_dir(root);
+  if (!top) return false;
+  UniqueFd sub;
+  if (parts.size() > 1) {
+    auto dir = sys::open_dir_beneath(top->get(), join(std::span(parts).first(parts.size() - 1)),
+                                     false, root.native());
+    if (!dir) return dir.error().code == ENOENT;
+    sub = std::move(*dir);
+  }
+  struct stat st {};
+  return ::fstatat(sub ? sub.get() : top->get(), parts.back().c_str(), &st, AT_SYMLINK_NOFOLLOW) !=
+             0 &&
+         errno == ENOENT;
+}
+
 bool is_sentinel(const proto::GameFileDescription& f) {
   return f.path == proto::layout::kVersionIni;
 }
@@ -91,6 +110,10 @@ result<void> prepare_files(const fs::path& root, const proto::Game& manifest) {
       if (auto d = open_dir(root, parts, true); !d) return d.error();
       continue;
     }
+    // A missing file of one chunk is created when its bytes arrive, and has its size with
+    // them: a game's thousands of small files are created while the download runs, not
+    // before its first request.
+    if (f.chunk_hashes.size() == 1 && absent(root, split(f.path))) continue;
     auto opened = open_for_write(root, f.path);
     if (!opened) return opened.error();
     const UniqueFd fd(*opened);

@@ -23,6 +23,8 @@ result<int> open_for_write(const std::filesystem::path& root, std::string_view r
 // Creates the manifest's directories and files (except version.ini, which the sentinel
 // transaction writes last) and gives each file its manifest size: new files are extended,
 // longer ones cut to size, bytes already there are kept (they may be right: resume, delta).
+// A file of one chunk that is not there is left to its writer (open_for_write creates it
+// and the directories on its way; its one chunk gives it its size).
 result<void> prepare_files(const std::filesystem::path& root, const proto::Game& manifest);
 
 // For each file of the manifest, which chunks already hold the right bytes on disk (hashed

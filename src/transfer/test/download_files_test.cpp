@@ -70,6 +70,37 @@ TEST(DownloadFiles, PrepareSizesFilesAndKeepsExistingBytes) {
   EXPECT_EQ((*local)[4], std::vector<bool>{false});  // version.ini always fetched
 }
 
+// Guards against a game of thousands of small files waiting for all of them to be created
+// before its first request, and against a small file left at a wrong size: a missing file of
+// one chunk is left to its writer (which creates it and its directories), one already there
+// is sized like any other, and a large file is created and sized up front.
+TEST(DownloadFiles, SmallFilesAreCreatedByTheirWriter) {
+  TempDir root;
+  write_file(root / "maps/old.cfg", std::string(3 * kChunk, 'o'));  // a stale, longer file
+  proto::Game g{"alpha", "2", kChunk, {}};
+  g.files.push_back(describe("maps/a.cfg", "seta a 1\n"));
+  g.files.push_back(describe("maps/old.cfg", "seta old 1\n"));
+  g.files.push_back(describe("sounds/deep/b.wav", pattern(kChunk, 'b')));
+  g.files.push_back(describe("data/big.bin", pattern(2 * kChunk + 1, 'g')));
+  ASSERT_TRUE(prepare_files(root.path(), g));
+  EXPECT_FALSE(fs::exists(root / "maps/a.cfg"));
+  EXPECT_FALSE(fs::exists(root / "sounds"));
+  EXPECT_EQ(fs::file_size(root / "maps/old.cfg"), g.files[1].size);
+  EXPECT_EQ(fs::file_size(root / "data/big.bin"), 2 * kChunk + 1);
+  auto local = verify_local_chunks(root.path(), g);
+  ASSERT_TRUE(local);
+  EXPECT_EQ((*local)[0], std::vector<bool>{false});  // not there: fetched
+
+  const std::string b = pattern(kChunk, 'b');
+  auto fd = open_for_write(root.path(), "sounds/deep/b.wav");
+  ASSERT_TRUE(fd);
+  ChunkWriter w(0, b.size(), g.files[2].chunk_hashes[0]);
+  ASSERT_TRUE(w.write(*fd, {reinterpret_cast<const std::uint8_t*>(b.data()), b.size()}));
+  EXPECT_TRUE(w.finish());
+  ::close(*fd);
+  EXPECT_EQ(read_file(root / "sounds/deep/b.wav"), b);
+}
+
 std::size_t open_fds() {
   return static_cast<std::size_t>(
       std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{}));
