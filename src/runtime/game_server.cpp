@@ -138,7 +138,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
   std::filesystem::path partial_root;
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
-  std::vector<Segment> batch;             // GetGameFiles: the files, in order
+  std::vector<Segment> segments;          // what the answer carries: GetGameFiles' files, in order
   std::optional<std::string> spread_key;  // a spread chunk request that passed every check
   bool spread_distinct = false;           // of the downloaded version: spread distinct chunks
   std::visit(
@@ -175,7 +175,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
             return;
           }
           std::uint64_t total = 0;  // at most 256 files of at most 64 MiB: no overflow
-          batch.reserve(r.paths.size());
+          segments.reserve(r.paths.size());
           for (const auto& path : r.paths) {
             std::filesystem::path root;
             const proto::GameFileDescription* f = nullptr;
@@ -192,7 +192,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
               return;
             }
             total += f->size;
-            batch.push_back({std::move(root), f, 0, f->size});
+            segments.push_back({std::move(root), f, 0, f->size});
           }
           if (total != r.length || total > manifest->chunk_size) {
             answer = error(proto::WireErrorCode::bad_request,
@@ -286,9 +286,11 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
     (void)stream.finish();
     co_return;
   }
-  if (batch.empty()) batch.push_back({partial ? partial_root : game->root, file, offset, length});
+  // A chunk or a whole file: one segment.
+  if (segments.empty())
+    segments.push_back({partial ? partial_root : game->root, file, offset, length});
   if (ticket == 0) {
-    co_await send_files(stream, owner, client, batch);
+    co_await send_files(stream, owner, client, segments);
     co_return;
   }
   // The upload counts until it ends, however it ends (a cancelled coroutine included).
@@ -298,7 +300,7 @@ awaitable<void> GameServer::handle(transport::Stream stream, const void* owner,
     bool whole = false;
     ~Counted() { ledger.finished(ticket, whole, std::chrono::steady_clock::now()); }
   } counted{spread_, ticket};
-  counted.whole = co_await send_files(stream, owner, client, batch);
+  counted.whole = co_await send_files(stream, owner, client, segments);
 }
 
 std::vector<std::shared_ptr<const PartialGame>> GameServer::partials() const {
