@@ -49,10 +49,24 @@ void ChunkPlanner::set_have(const SourceId& source, std::vector<bool> have) {
   auto it = sources_.find(source);
   if (it == sources_.end() || !it->second.have) return;
   Source& s = it->second;
-  count(s, -1);
   have.resize(chunks_.size());
+  // Refreshed every half second whether or not anything changed: an unchanged set leaves the
+  // counts, and the picks found empty since (`empty_at`), as they are; a changed one costs one
+  // pass over what changed.
+  if (have == *s.have) return;
+  if (s.counted) {
+    for (ChunkIndex c = 0; c < have.size(); ++c) {
+      if (have[c] == (*s.have)[c]) continue;
+      if (have[c]) {
+        ++partial_avail_[c];
+      } else {
+        --partial_avail_[c];
+      }
+    }
+    ++generation_;
+  }
   s.have = std::move(have);
-  if (!s.dropped) count(s, +1);
+  if (!s.counted && !s.dropped) count(s, +1);
 }
 
 void ChunkPlanner::set_limits(const SourceId& source, std::size_t slots, std::size_t take) {
