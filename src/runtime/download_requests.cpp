@@ -83,30 +83,28 @@ awaitable<std::variant<OpenResponse, Ended>> open(Download::State& st, const std
 // each hashed on the way and checked as soon as its last byte is written. Disk pool, under
 // the piece's guard.
 struct PieceWriter {
-  PieceWriter(const Download::State& st, const transfer::Piece& piece) : first(piece.first) {
-    for (std::size_t i = 0; i < piece.count; ++i) {
-      const ChunkRef& c = st.chunks[piece.first + i];
-      parts.push_back(std::make_unique<transfer::ChunkWriter>(c.offset, c.length, c.hash));
-    }
+  PieceWriter(const Download::State& st, const transfer::Piece& piece)
+      : first(piece.first), count(piece.count) {
+    start(st);
   }
   // Writes `bytes` from the current chunk on. The caller never hands more than the piece holds.
   // chunk_corrupt names the chunk that did not match in `bad`.
   boost::system::error_code write(const Download::State& st, std::span<const std::uint8_t> bytes) {
-    while (!bytes.empty() && current < parts.size()) {
+    while (!bytes.empty() && current < count) {
       const ChunkRef& c = st.chunks[first + current];
-      transfer::ChunkWriter& w = *parts[current];
-      const auto n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), c.length - w.written()));
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(bytes.size(), c.length - writer->written()));
       auto file = st.files->acquire(st.job.manifest.files[c.file].path);
       if (!file) return file.error();
-      if (auto r = w.write(file->fd(), bytes.first(n)); !r) return r.error();
+      if (auto r = writer->write(file->fd(), bytes.first(n)); !r) return r.error();
       bytes = bytes.subspan(n);
-      if (w.written() == c.length) {
-        if (auto done = w.finish(); !done) {
+      if (writer->written() == c.length) {
+        if (auto done = writer->finish(); !done) {
           bad = first + current;
           return done.error();
         }
         ++current;
+        start(st);
       }
     }
     if (bytes.empty()) return {};
@@ -115,9 +113,17 @@ struct PieceWriter {
   }
   static constexpr std::size_t kTooMuch = static_cast<std::size_t>(-1);
   std::size_t first;
-  std::vector<std::unique_ptr<transfer::ChunkWriter>> parts;
-  std::size_t current = 0;  // the chunk being written
+  std::size_t count;
+  std::size_t current = 0;  // the chunk being written, one after another
+  std::optional<transfer::ChunkWriter> writer;
   std::size_t bad = 0;
+
+ private:
+  void start(const Download::State& st) {
+    if (current == count) return;
+    const ChunkRef& c = st.chunks[first + current];
+    writer.emplace(c.offset, c.length, c.hash);
+  }
 };
 
 // Sends `request` and writes its answer, `expected` bytes, into the piece from its current
